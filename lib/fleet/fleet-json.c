@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The resolved fleet as JSON, and derived views (groups). */
+#include "../compat.h"
+#include "fleet.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../util/units.h"
+#include "../util/util.h"
+#include "../banned.h"
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+const char **fleet_groups(const struct fleet *f, size_t *n)
+{
+	const char **g = xcalloc(f->ninstances + 1, sizeof(char *));
+	size_t k = 0;
+	for (size_t i = 0; i < f->ninstances; i++) {
+		const char *name = f->instances[i].group;
+		if (!name)
+			continue;
+		int seen = 0;
+		for (size_t j = 0; j < k; j++)
+			if (!strcmp(g[j], name))
+				seen = 1;
+		if (!seen)
+			g[k++] = name;
+	}
+	qsort(g, k, sizeof(char *), cmp_str);
+	g[k] = NULL;
+	*n = k;
+	return g;
+}
+
+static void add_str_or_null(cJSON *o, const char *k, const char *v)
+{
+	if (v)
+		cJSON_AddStringToObject(o, k, v);
+	else
+		cJSON_AddNullToObject(o, k);
+}
+
+char *fleet_to_json(const struct fleet *f)
+{
+	cJSON *root = cJSON_CreateObject();
+	add_str_or_null(root, "name", f->name);
+	add_str_or_null(root, "path", f->path);
+	add_str_or_null(root, "source", f->source);
+	add_str_or_null(root, "balancer", f->balancer);
+	cJSON_AddBoolToObject(root, "api_key_file", f->api_key_file != NULL);
+
+	cJSON *insts = cJSON_AddArrayToObject(root, "instances");
+	for (size_t i = 0; i < f->ninstances; i++) {
+		const struct fleet_instance *in = &f->instances[i];
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "name", in->name);
+		cJSON_AddStringToObject(o, "url", in->url);
+		cJSON_AddNumberToObject(o, "weight", in->weight);
+		add_str_or_null(o, "group", in->group);
+		cJSON_AddBoolToObject(o, "backup", in->backup);
+		add_str_or_null(o, "metrics_url", in->metrics_url);
+		cJSON *models = cJSON_AddArrayToObject(o, "models");
+		for (size_t m = 0; m < f->nmodels; m++)
+			if (fleet_model_on_instance(&f->models[m], in))
+				cJSON_AddItemToArray(models, cJSON_CreateString(f->models[m].name));
+		cJSON_AddItemToArray(insts, o);
+	}
+
+	size_t ng;
+	const char **groups = fleet_groups(f, &ng);
+	cJSON *gobj = cJSON_AddObjectToObject(root, "groups");
+	for (size_t g = 0; g < ng; g++) {
+		cJSON *members = cJSON_CreateArray();
+		for (size_t i = 0; i < f->ninstances; i++)
+			if (f->instances[i].group && !strcmp(f->instances[i].group, groups[g]))
+				cJSON_AddItemToArray(members,
+						     cJSON_CreateString(f->instances[i].name));
+		cJSON_AddItemToObject(gobj, groups[g], members);
+	}
+	free(groups);
+
+	cJSON *models = cJSON_AddArrayToObject(root, "models");
+	for (size_t m = 0; m < f->nmodels; m++) {
+		const struct fleet_model *md = &f->models[m];
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "name", md->name);
+		if (md->has_keep_alive) {
+			char ka[64];
+			cJSON_AddStringToObject(o, "keep_alive",
+						md->keep_alive_ns == DURATION_FOREVER ? "forever" :
+						units_go_duration(md->keep_alive_ns, ka, sizeof(ka)));
+			cJSON_AddNumberToObject(o, "keep_alive_seconds",
+						md->keep_alive_ns == DURATION_FOREVER ? -1 :
+						md->keep_alive_ns / 1e9);
+		} else {
+			cJSON_AddNullToObject(o, "keep_alive");
+		}
+		if (md->num_ctx)
+			cJSON_AddNumberToObject(o, "num_ctx", md->num_ctx);
+		else
+			cJSON_AddNullToObject(o, "num_ctx");
+		cJSON *g = cJSON_AddArrayToObject(o, "groups");
+		for (size_t k = 0; k < md->ngroups; k++)
+			cJSON_AddItemToArray(g, cJSON_CreateString(md->groups[k]));
+		cJSON *on = cJSON_AddArrayToObject(o, "instances");
+		for (size_t i = 0; i < f->ninstances; i++)
+			if (fleet_model_on_instance(md, &f->instances[i]))
+				cJSON_AddItemToArray(on, cJSON_CreateString(f->instances[i].name));
+		cJSON_AddItemToArray(models, o);
+	}
+
+	cJSON *route = cJSON_AddObjectToObject(root, "route");
+	if (f->long_prompt_bytes)
+		cJSON_AddNumberToObject(route, "long_prompt_bytes", (double)f->long_prompt_bytes);
+	add_str_or_null(route, "long_group", f->long_group);
+
+	cJSON *slo = cJSON_AddObjectToObject(root, "slo");
+	for (size_t i = 0; i < f->nslos; i++) {
+		char key[32];
+		snprintf(key, sizeof(key), "%s_p%d", f->slos[i].metric, f->slos[i].percentile);
+		cJSON_AddNumberToObject(slo, key, f->slos[i].limit_ns / 1e9);
+	}
+	char *out = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	char *r = xstrdup(out ? out : "{}");
+	free(out);
+	return r;
+}

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The fleet: instances, groups, models and settings, from a fleet file or ad hoc hosts. */
+#ifndef OBRIDGE_FLEET_FLEET_H
+#define OBRIDGE_FLEET_FLEET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define FLEET_WEIGHT_MAX 1000
+
+struct fleet_instance {
+	char *name;        /* unique within the fleet */
+	char *url;         /* normalised base URL without trailing slash: http://host:port */
+	int weight;        /* 1..1000, default 1 */
+	char *group;       /* NULL when none */
+	int backup;        /* true: receives traffic only when the others are down */
+	char *metrics_url; /* optional Prometheus endpoint (dcgm-exporter, node_exporter) */
+	int line;          /* line of its section in the fleet file, 0 for ad hoc hosts */
+};
+
+struct fleet_model {
+	char *name;        /* canonical name as Ollama lists it ("llama3.2:latest") */
+	int64_t keep_alive_ns; /* DURATION_FOREVER for negative; valid when has_keep_alive */
+	int has_keep_alive;
+	int num_ctx;       /* 0 when not set */
+	char **groups;     /* NULL-terminated; NULL or empty means every instance */
+	size_t ngroups;
+	int line;
+};
+
+/* A latency objective from [slo], e.g. ttft_p95 = 800ms. */
+struct fleet_slo {
+	char *metric;      /* "ttft", "itl", "tpot", "e2e" */
+	int percentile;    /* 50, 90, 95, 99 */
+	int64_t limit_ns;
+};
+
+struct fleet {
+	char *path;        /* the file it came from, NULL for ad hoc */
+	char *name;        /* [fleet] name, default "default" */
+	char *balancer;    /* normalised URL or NULL */
+	char *api_key_file;
+
+	struct fleet_instance *instances;
+	size_t ninstances;
+	struct fleet_model *models;
+	size_t nmodels;
+
+	int64_t long_prompt_bytes; /* [route]; 0 when unset */
+	char *long_group;
+
+	struct fleet_slo *slos;
+	size_t nslos;
+
+	/* How the targets were chosen, for messages: "-f FILE", "$OBRIDGE_FLEET", "-H", ... */
+	char *source;
+};
+
+#define FLEET_INIT { 0 }
+
+/* Parse a fleet file. On failure returns -1 with "file:line: message" in err. */
+int fleet_load(struct fleet *f, const char *path, char *err);
+/* Parse fleet text (for tests); name is used in messages as the file name. */
+int fleet_parse_string(struct fleet *f, const char *text, const char *name, char *err);
+/* Build an ad hoc fleet of one instance per URL (names are host:port). */
+int fleet_from_hosts(struct fleet *f, const char *const *hosts, size_t n, char *err);
+void fleet_release(struct fleet *f);
+
+const struct fleet_instance *fleet_find_instance(const struct fleet *f, const char *name);
+const struct fleet_model *fleet_find_model(const struct fleet *f, const char *name);
+/* True when the model should be held by the instance (its groups, or all when none). */
+int fleet_model_on_instance(const struct fleet_model *m, const struct fleet_instance *in);
+/* The SLO for metric/percentile, or NULL. */
+const struct fleet_slo *fleet_find_slo(const struct fleet *f, const char *metric, int pct);
+
+/*
+ * Normalise an Ollama host the way the ollama CLI reads OLLAMA_HOST:
+ * "host" -> http://host:11434, "host:p" -> http://host:p, "http://host" -> port 80,
+ * "https://host" -> port 443, "0.0.0.0" kept as given, an optional path kept.
+ * Writes the URL without a trailing slash into out. Returns 0, or -1 with a message.
+ */
+int fleet_host_url(const char *in, char *out, size_t n, char *err);
+
+/*
+ * Resolve the targets as design.md says: explicit hosts (-H) win; else fleet_path (-f);
+ * else $OBRIDGE_FLEET; else ./obridge.conf; else $XDG_CONFIG_HOME/obridge/obridge.conf
+ * (~/.config/...); else $OLLAMA_HOST; else 127.0.0.1:11434.
+ */
+int fleet_resolve(struct fleet *f, const char *fleet_path, const char *const *hosts,
+		  size_t nhosts, char *err);
+
+
+
+/* JSON text of the resolved fleet (instances, groups, models, route, slo); caller frees. */
+char *fleet_to_json(const struct fleet *f);
+/* Sorted, unique group names; returns a NULL-terminated array the caller frees (not the strings). */
+const char **fleet_groups(const struct fleet *f, size_t *n);
+#endif

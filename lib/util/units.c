@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Duration and size parsing/formatting. */
+#include "../compat.h"
+#include "units.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+#include "../banned.h"
+
+struct unit {
+	const char *name;
+	double ns;
+};
+
+static const struct unit duration_units[] = {
+	{ "ns", 1 },       { "us", 1e3 },    { "\xc2\xb5s", 1e3 }, { "\xce\xbcs", 1e3 },
+	{ "ms", 1e6 },     { "s", 1e9 },     { "m", 60e9 },        { "h", 3600e9 },
+};
+
+int units_parse_duration(const char *s, int64_t *ns, int flags, char *err)
+{
+	if (!s)
+		return seterr(err, "empty duration");
+	while (*s == ' ' || *s == '\t')
+		s++;
+	const char *orig = s;
+	if (!*s)
+		return seterr(err, "empty duration");
+	int neg = 0;
+	if (*s == '-' || *s == '+') {
+		neg = *s == '-';
+		s++;
+	}
+	if (!*s)
+		return seterr(err, "invalid duration '%s'", orig);
+
+	/* A bare number: seconds. */
+	char *end;
+	double bare = strtod(s, &end);
+	if (end != s && *end == '\0' && s[0] != '.' && strspn(s, "0123456789.") == strlen(s)) {
+		if ((flags & UNITS_REQUIRE_UNIT) && bare != 0)
+			return seterr(err, "time: missing unit in duration \"%s\"", orig);
+		double v = bare * 1e9;
+		if (v > 9.2e18)
+			return seterr(err, "duration '%s' out of range", orig);
+		if (neg && bare != 0) {
+			if (!(flags & UNITS_NEG_FOREVER))
+				return seterr(err, "negative duration '%s' not allowed here", orig);
+			*ns = DURATION_FOREVER;
+			return 0;
+		}
+		*ns = (int64_t)llround(v);
+		return 0;
+	}
+
+	double total = 0;
+	const char *p = s;
+	while (*p) {
+		if (!((*p >= '0' && *p <= '9') || *p == '.'))
+			return seterr(err, "invalid duration '%s'", orig);
+		double v = strtod(p, &end);
+		if (end == p)
+			return seterr(err, "invalid duration '%s'", orig);
+		p = end;
+		const struct unit *u = NULL;
+		size_t ul = 0;
+		for (size_t i = 0; i < ARRAY_SIZE(duration_units); i++) {
+			size_t l = strlen(duration_units[i].name);
+			if (strncmp(p, duration_units[i].name, l) == 0 && l > ul) {
+				u = &duration_units[i];
+				ul = l;
+			}
+		}
+		if (!u) {
+			if (*p == '\0')
+				return seterr(err, "time: missing unit in duration \"%s\"", orig);
+			return seterr(err, "unknown unit in duration '%s'", orig);
+		}
+		p += ul;
+		total += v * u->ns;
+		if (total > 9.2e18)
+			return seterr(err, "duration '%s' out of range", orig);
+	}
+	if (neg && total != 0) {
+		if (!(flags & UNITS_NEG_FOREVER))
+			return seterr(err, "negative duration '%s' not allowed here", orig);
+		*ns = DURATION_FOREVER;
+		return 0;
+	}
+	*ns = (int64_t)llround(total);
+	return 0;
+}
+
+char *units_fmt_duration(int64_t ns, char *out, size_t n)
+{
+	if (ns == DURATION_FOREVER) {
+		snprintf(out, n, "forever");
+	} else if (ns < 0) {
+		char tmp[32];
+		units_fmt_duration(-ns, tmp, sizeof(tmp));
+		snprintf(out, n, "-%s", tmp);
+	} else if (ns < 1000) {
+		snprintf(out, n, "%" PRId64 "ns", ns);
+	} else if (ns < 1000000) {
+		snprintf(out, n, "%.0f\xc2\xb5s", ns / 1e3);
+	} else if (ns < 10000000) {
+		snprintf(out, n, "%.2fms", ns / 1e6);
+	} else if (ns < 1000000000) {
+		snprintf(out, n, "%.1fms", ns / 1e6);
+	} else if (ns < 60000000000LL) {
+		snprintf(out, n, "%.2fs", ns / 1e9);
+	} else if (ns < 3600000000000LL) {
+		int64_t s = (ns + 500000000) / 1000000000;
+		snprintf(out, n, "%" PRId64 "m%02" PRId64 "s", s / 60, s % 60);
+	} else {
+		int64_t m = (ns + 30000000000LL) / 60000000000LL;
+		snprintf(out, n, "%" PRId64 "h%02" PRId64 "m", m / 60, m % 60);
+	}
+	return out;
+}
+
+char *units_go_duration(int64_t ns, char *out, size_t n)
+{
+	if (ns == DURATION_FOREVER || ns < 0) {
+		snprintf(out, n, "-1s");
+		return out;
+	}
+	if (ns == 0) {
+		snprintf(out, n, "0s");
+		return out;
+	}
+	int64_t h = ns / 3600000000000LL;
+	int64_t rem = ns % 3600000000000LL;
+	int64_t m = rem / 60000000000LL;
+	rem %= 60000000000LL;
+	double s = rem / 1e9;
+	char sec[32];
+	snprintf(sec, sizeof(sec), "%.9f", s);
+	/* trim trailing zeros and dot */
+	size_t l = strlen(sec);
+	while (l && sec[l - 1] == '0')
+		sec[--l] = '\0';
+	if (l && sec[l - 1] == '.')
+		sec[--l] = '\0';
+	if (h)
+		snprintf(out, n, "%" PRId64 "h%" PRId64 "m%ss", h, m, sec);
+	else if (m)
+		snprintf(out, n, "%" PRId64 "m%ss", m, sec);
+	else
+		snprintf(out, n, "%ss", sec);
+	return out;
+}
+
+char *units_fmt_bytes(uint64_t bytes, char *out, size_t n)
+{
+	/* The ollama CLI uses decimal units: 4.7 GB, 986 MB. */
+	const char *u[] = { "B", "KB", "MB", "GB", "TB", "PB" };
+	double v = (double)bytes;
+	size_t i = 0;
+	while (v >= 1000 && i + 1 < ARRAY_SIZE(u)) {
+		v /= 1000;
+		i++;
+	}
+	if (i == 0)
+		snprintf(out, n, "%" PRIu64 " B", bytes);
+	else if (v < 10)
+		snprintf(out, n, "%.1f %s", v, u[i]);
+	else
+		snprintf(out, n, "%.0f %s", v, u[i]);
+	return out;
+}
+
+int units_parse_size(const char *s, uint64_t *bytes, char *err)
+{
+	char *end;
+	double v = strtod(s, &end);
+	if (end == s || v < 0)
+		return seterr(err, "invalid size '%s'", s);
+	double mul = 1;
+	switch (*end) {
+	case '\0': break;
+	case 'k': case 'K': mul = 1024.0; end++; break;
+	case 'm': case 'M': mul = 1024.0 * 1024; end++; break;
+	case 'g': case 'G': mul = 1024.0 * 1024 * 1024; end++; break;
+	default: return seterr(err, "invalid size '%s' (use k, M or G)", s);
+	}
+	if (*end == 'i')
+		end++;
+	if (*end == 'B' || *end == 'b')
+		end++;
+	if (*end)
+		return seterr(err, "invalid size '%s'", s);
+	*bytes = (uint64_t)(v * mul);
+	return 0;
+}

@@ -1,0 +1,152 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Shared shell library for end-to-end tests (git t/test-lib.sh shape, TAP output for prove).
+#
+#   . "$(dirname "$0")/lib.sh"
+#   test_expect_success 'title' 'commands'     # passes when commands exit 0
+#   test_expect_failure_code 3 'title' 'cmd'   # passes when cmd exits with that code
+#   test_done
+#
+# Each script gets a private directory $TRASH (removed at exit), its own SQLite file
+# ($OBRIDGE_DB) and no fleet file from the environment. $OBRIDGE is the binary under test.
+# sim_start ARGS... starts `obridge sim` on free ports and sets SIM_PID, SIM_PORT, SIM_URL,
+# SIM_FLEET (a fleet file written by the sim); sim_stop stops it (also done at exit).
+
+set -u
+: "${OBRIDGE_SRC:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${OBRIDGE:=$OBRIDGE_SRC/obridge}"
+export OBRIDGE OBRIDGE_SRC
+
+TRASH=$(mktemp -d "${TMPDIR:-/tmp}/obridge-test.XXXXXX")
+export HOME="$TRASH/home" XDG_CONFIG_HOME="$TRASH/home/.config" XDG_DATA_HOME="$TRASH/home/.local/share"
+export XDG_STATE_HOME="$TRASH/home/.local/state"
+export OBRIDGE_DB="$TRASH/obridge.db"
+mkdir -p "$HOME"
+unset OBRIDGE_FLEET OLLAMA_HOST OBRIDGE_API_KEY NO_COLOR
+export LC_ALL=C.UTF-8
+cd "$TRASH" || exit 1
+
+test_count=0
+test_failed=0
+SIM_PIDS=""
+
+_cleanup() {
+	for p in $SIM_PIDS; do
+		kill "$p" 2>/dev/null
+	done
+	for p in $SIM_PIDS; do
+		wait "$p" 2>/dev/null
+	done
+	cd / && rm -rf "$TRASH"
+}
+trap _cleanup EXIT
+
+say() { printf '# %s\n' "$*"; }
+
+# Run the body in a subshell-free eval so that variables set there are visible later.
+test_expect_success() {
+	test_count=$((test_count + 1))
+	_title=$1
+	shift
+	if (eval "$1") >"$TRASH/.out" 2>&1; then
+		echo "ok $test_count - $_title"
+	else
+		echo "not ok $test_count - $_title"
+		sed 's/^/#   /' "$TRASH/.out"
+		test_failed=$((test_failed + 1))
+	fi
+}
+
+test_expect_failure_code() {
+	test_count=$((test_count + 1))
+	_code=$1
+	_title=$2
+	shift 2
+	(eval "$1") >"$TRASH/.out" 2>&1
+	_rc=$?
+	if [ "$_rc" = "$_code" ]; then
+		echo "ok $test_count - $_title"
+	else
+		echo "not ok $test_count - $_title (exit $_rc, expected $_code)"
+		sed 's/^/#   /' "$TRASH/.out"
+		test_failed=$((test_failed + 1))
+	fi
+}
+
+test_skip() {
+	test_count=$((test_count + 1))
+	echo "ok $test_count # skip $1"
+}
+
+test_done() {
+	echo "1..$test_count"
+	[ "$test_failed" = 0 ]
+	exit $?
+}
+
+# Assert helpers: print what was expected on failure.
+test_cmp() { diff -u "$1" "$2"; }
+grep_q() {
+	if ! grep -q -- "$1" "$2"; then
+		echo "expected '$1' in $2:"
+		cat "$2"
+		return 1
+	fi
+}
+not_grep() {
+	if grep -q -- "$1" "$2"; then
+		echo "did not expect '$1' in $2:"
+		cat "$2"
+		return 1
+	fi
+}
+expect_code() {
+	_want=$1
+	shift
+	"$@"
+	_got=$?
+	if [ "$_got" != "$_want" ]; then
+		echo "'$*' exited $_got, expected $_want"
+		return 1
+	fi
+}
+
+# A free-looking random port base with room for n consecutive ports.
+_rand_port() {
+	echo $(( (($$ * 7919 + $(date +%N | sed 's/^0*//;s/^$/0/')) % 30000) + 20000 ))
+}
+
+# Start obridge sim in the background; retries on port clashes.
+sim_start() {
+	_tries=0
+	while [ $_tries -lt 8 ]; do
+		_tries=$((_tries + 1))
+		SIM_PORT=$(_rand_port)
+		SIM_FLEET="$TRASH/sim-$SIM_PORT.conf"
+		SIM_LOG="$TRASH/sim-$SIM_PORT.log"
+		"$OBRIDGE" sim --port "$SIM_PORT" --fleet-out "$SIM_FLEET" "$@" >"$SIM_LOG" 2>&1 &
+		SIM_PID=$!
+		_n=0
+		while [ $_n -lt 100 ]; do
+			if [ -s "$SIM_FLEET" ] && grep -q 'listening on' "$SIM_LOG"; then
+				SIM_PIDS="$SIM_PIDS $SIM_PID"
+				SIM_URL="http://127.0.0.1:$SIM_PORT"
+				export SIM_PID SIM_PORT SIM_URL SIM_FLEET SIM_LOG
+				return 0
+			fi
+			kill -0 "$SIM_PID" 2>/dev/null || break
+			sleep 0.05
+			_n=$((_n + 1))
+		done
+		kill "$SIM_PID" 2>/dev/null
+		wait "$SIM_PID" 2>/dev/null
+	done
+	echo "sim_start: could not start obridge sim:" >&2
+	cat "$SIM_LOG" >&2
+	return 1
+}
+
+sim_stop() {
+	kill "${1:-$SIM_PID}" 2>/dev/null
+	wait "${1:-$SIM_PID}" 2>/dev/null
+	return 0
+}
