@@ -13,6 +13,7 @@
 #ifndef OBRIDGE_CMD_CMD_H
 #define OBRIDGE_CMD_CMD_H
 
+#include <signal.h>
 #include <stdio.h>
 #include <stddef.h>
 
@@ -66,6 +67,19 @@ extern const struct cmd commands[];
 extern const size_t ncommands;
 /* The command named exactly name, or NULL. */
 const struct cmd *cmd_lookup(const char *name);
+
+/*
+ * Run one obridge command line (argv[0] is the program name) in-process: global options,
+ * dispatch, setup and teardown. main() and the shell call it. Returns the exit code.
+ */
+int obridge_run(int argc, char **argv);
+
+/*
+ * Set by a SIGINT/SIGTERM handler while a long command runs (the command installs the
+ * handler it needs); long-running commands check it and return cleanly, so that in the
+ * shell Ctrl-C cancels the command and not the shell. obridge_run clears it.
+ */
+extern volatile sig_atomic_t cmd_interrupted;
 
 /* Messages in git's style: "obridge ps: cannot reach 'x': connection refused". */
 void cmd_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

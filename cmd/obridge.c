@@ -284,14 +284,15 @@ static int global_option(struct ctx *ctx, int argc, char **argv, int *i, int bef
 	return G_TAKEN;
 }
 
-int main(int argc, char **argv)
+volatile sig_atomic_t cmd_interrupted;
+
+int obridge_run(int argc, char **argv)
 {
 	struct ctx ctx = { 0 };
 	int want_help = 0, want_version = 0;
 	int rc;
 
-	setlocale(LC_ALL, "");
-	signal(SIGPIPE, SIG_IGN);
+	cmd_interrupted = 0;
 
 	/* Global options before the command. */
 	int i = 1;
@@ -394,4 +395,11 @@ out:
 	free(ctx.hosts);
 	free(cargv);
 	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	setlocale(LC_ALL, "");
+	signal(SIGPIPE, SIG_IGN);
+	return obridge_run(argc, argv);
 }
