@@ -40,7 +40,7 @@ all: $(BUILD)/obridge
 ifneq ($(SAN),1)
 all: obridge
 obridge: $(BUILD)/obridge
-	cp $< $@
+	rm -f $@ && cp $< $@
 endif
 
 $(BUILD)/obridge: $(CMD_OBJ) $(BUILD)/libobridge.a

@@ -6,7 +6,17 @@
  *  1. write cmd/<name>.c with `int cmd_<name>(int argc, char **argv, struct ctx *ctx)`,
  *     its `usage` text and `longopts[]`, resetting optind = 0 before getopt_long;
  *  2. add one CMD() line to cmd/commands.def (name, flags, one-line summary, synopsis);
- *  3. add man/obridge-<name>.1 and a test under tests/e2e/.
+ *  3. add man/obridge-<name>.1 and a test under tests/e2e/;
+ *  4. list its options and operands in comp_opts[] in cmd/complete.c, one row each:
+ *     FLAG("<name>", "json", 0, "help") for a flag, OPT(..., CK_<kind>, ...) for an
+ *     option with a value (CK_TEXT numbers/durations/URLs, CK_FILE, CK_DIR,
+ *     CK_INSTANCE, CK_GROUP, CK_MODEL, CK_RUN, CK_RUNKIND), CHOICE(..., "a b c", ...)
+ *     for fixed values, ARG("<name>", POS, CK_<kind>, words, "help") for operands
+ *     (POS 1, 2, ...; 0 for the rest), and at least FLAG("<name>", "help", 'h', ...).
+ *     Completion in bash/zsh/fish and the shell then follows. make check fails
+ *     (t0150-man.sh) unless -h, that table and man/obridge-<name>.1 agree: every long
+ *     option in `obridge <name> -h` is in the table (or global), every row's --long and
+ *     -x appears in -h and in the page (Fl \-long, Fl x), and the command accepts it.
  * argv[0] is the command name; global options have already been removed from argv.
  * Return an exit code (EXIT_OK ... EXIT_UNKNOWN); never call exit() outside main.
  */

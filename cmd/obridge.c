@@ -319,6 +319,12 @@ int obridge_run(int argc, char **argv)
 			print_command_list(stdout);
 			return EXIT_OK;
 		}
+		/* No command on a terminal: the interactive shell (it refuses to nest). */
+		if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)) {
+			rc = cmd_shell(1, (char *[]){ "shell", NULL }, &ctx);
+			free(ctx.hosts);
+			return rc;
+		}
 		print_command_list(stderr);
 		return EXIT_UNKNOWN;
 	}

@@ -1,47 +1,59 @@
 #!/bin/sh
-# make demo: start a simulated fleet, run the main job against it, stop what it started.
+# make demo: start a simulated fleet, run the main jobs against it, stop what it started.
 set -u
 OBRIDGE=${1:-./obridge}
 dir=$(mktemp -d "${TMPDIR:-/tmp}/obridge-demo.XXXXXX")
 sim_pid=""
 cleanup() {
-	[ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null && wait "$sim_pid" 2>/dev/null
+	if [ -n "$sim_pid" ]; then
+		kill "$sim_pid" 2>/dev/null
+		wait "$sim_pid" 2>/dev/null
+	fi
 	rm -rf "$dir"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
-port=$(( ($$ % 20000) + 30000 ))
-echo "==> obridge sim -n 3 --port $port   (a simulated Ollama fleet on loopback)"
-"$OBRIDGE" sim -n 3 --port "$port" --load-time 300ms --fleet-out "$dir/fleet.conf" \
-	>"$dir/sim.log" 2>&1 &
-sim_pid=$!
-i=0
-while [ ! -s "$dir/fleet.conf" ]; do
-	i=$((i + 1))
-	if [ $i -gt 100 ] || ! kill -0 "$sim_pid" 2>/dev/null; then
-		echo "demo: obridge sim did not start:" >&2
-		cat "$dir/sim.log" >&2
-		exit 2
-	fi
-	sleep 0.1
+step() {
+	printf '\n\033[1m$ %s\033[0m\n' "$*"
+	"$@"
+}
+
+# A free port range: try a few random bases.
+for try in 1 2 3 4 5; do
+	port=$(( ($$ * 31 + try * 977) % 20000 + 30000 ))
+	"$OBRIDGE" sim -n 3 --port "$port" --load-time 800ms --tok-interval 15ms \
+		--instance gpu-3:ttft=150ms --fleet-out "$dir/fleet.conf" >"$dir/sim.log" 2>&1 &
+	sim_pid=$!
+	i=0
+	while [ ! -s "$dir/fleet.conf" ] && kill -0 "$sim_pid" 2>/dev/null && [ $i -lt 100 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	[ -s "$dir/fleet.conf" ] && break
+	kill "$sim_pid" 2>/dev/null
+	wait "$sim_pid" 2>/dev/null
+	sim_pid=""
 done
+if [ -z "$sim_pid" ]; then
+	echo "demo: obridge sim did not start:" >&2
+	cat "$dir/sim.log" >&2
+	exit 2
+fi
+echo "obridge demo: a simulated fleet of 3 Ollama servers on loopback (gpu-3 is slow)"
 cat "$dir/sim.log"
+# The fleet file the simulator wrote, with keep_alive and num_ctx for the first model.
+sed -i 's/^\[model llama3.2:latest\]$/[model llama3.2:latest]\nkeep_alive = 30m\nnum_ctx = 4096/' \
+	"$dir/fleet.conf"
 export OBRIDGE_FLEET="$dir/fleet.conf" OBRIDGE_DB="$dir/obridge.db"
 
-echo
-echo "==> obridge fleet show"
-"$OBRIDGE" fleet show || exit $?
-
-echo
-echo "==> obridge ps   (nothing loaded yet)"
-"$OBRIDGE" ps
-first_url=$(sed -n 's/^url = //p' "$dir/fleet.conf" | head -n 1)
-model=$(sed -n 's/^\[model \(.*\)\]$/\1/p' "$dir/fleet.conf" | head -n 1)
-echo
-echo "==> preload $model on the first instance, pinned (keep_alive -1), then obridge ps"
-curl -s "$first_url/api/generate" -d "{\"model\":\"$model\",\"keep_alive\":-1}" >/dev/null
-"$OBRIDGE" ps
-rc=$?
+step "$OBRIDGE" fleet show
+step "$OBRIDGE" health --format text
+step "$OBRIDGE" preload
+step "$OBRIDGE" ps
+step "$OBRIDGE" warmup -m llama3.2 -n 3
+step "$OBRIDGE" health --level 3 --format nagios
+step "$OBRIDGE" history
 echo
 echo "demo finished; the simulated fleet is stopped."
-exit $rc
+exit 0

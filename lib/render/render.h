@@ -58,4 +58,25 @@ void render_colored(FILE *out, int color, enum render_color c, const char *text)
 /* Decide whether colour is allowed: a TTY, no NO_COLOR in the environment, no --no-color. */
 int render_color_allowed(FILE *out, int no_color_flag);
 
+/* ---- fmt.c: pure formatting helpers (added by the ps/http/ollama work) ---- */
+#include <stdint.h>
+
+/*
+ * The PROCESSOR column of `ollama ps`: size_vram 0 -> "100% CPU", equal -> "100% GPU",
+ * size_vram > size or size 0 -> "Unknown", else "48%/52% CPU/GPU" with
+ * cpu% = round((size - size_vram) / size * 100). Returns out.
+ */
+char *fmt_processor(uint64_t size, uint64_t size_vram, char *out, size_t n);
+/* Ollama's HumanDuration: "Less than a second", "1 second", "59 seconds",
+ * "About a minute", "4 minutes", "About an hour", "5 hours", "3 days", "2 weeks",
+ * "3 months", "292 years". Negative durations are taken as their absolute value. */
+char *fmt_human_duration(int64_t ns, char *out, size_t n);
+/*
+ * The UNTIL column of `ollama ps` for a wall-clock expiry: "Forever" more than 20 years
+ * ahead (INT64_MAX included), "Stopping..." when in the past, else
+ * "<HumanDuration> from now". Both arguments are wall ns since the epoch.
+ */
+char *fmt_until(int64_t expires_ns, int64_t now_ns, char *out, size_t n);
+/* ---- end of fmt.c ---- */
+
 #endif

@@ -35,7 +35,10 @@ int store_default_path(char *out, size_t n, char *err);
 /*
  * Open (creating parent directory and file when missing) and migrate. Returns STORE_OK,
  * STORE_ERR_NEWER (file untouched) or STORE_ERR, with a message naming the path in err.
- * path ":memory:" is allowed (tests).
+ * path ":memory:" is allowed (tests). Missing directories are created with mode 0700.
+ * An existing file is first checked through a read-only connection, so a newer schema or
+ * a file that is not a database is refused before anything is written.
+ * One struct store per process and thread; never keep one open across fork().
  */
 int store_open(struct store **out, const char *path, char *err);
 void store_close(struct store *s);
@@ -47,9 +50,10 @@ struct store_run {
 	char *status;      /* "running", "ok", "warn", "failed", "aborted" */
 	int64_t started_ns;  /* wall clock, ns since epoch */
 	int64_t finished_ns; /* 0 while running */
-	char *target;      /* fleet name or URL */
-	char *fingerprint; /* JSON text: obridge version, target, ollama version, digest, options */
-	char *params;      /* JSON text */
+	char *target;      /* fleet name or URL ("" when none; kind/status/target never NULL) */
+	char *fingerprint; /* JSON text: obridge version, target, ollama version, digest, options;
+			    * or NULL */
+	char *params;      /* JSON text or NULL */
 	char *summary;     /* JSON text or NULL */
 };
 
@@ -70,7 +74,7 @@ int store_run_begin(struct store *s, const char *kind, const char *target,
 int store_run_finish(struct store *s, int64_t id, const char *status, const char *summary_json,
 		     char *err);
 /* Record one step of a run (a concurrency level, a rate, an instance): summary JSON and an
- * optional mergeable histogram blob. */
+ * optional mergeable histogram blob. idx is unique within a run (a second one fails). */
 int store_step_add(struct store *s, int64_t run_id, int idx, const char *label,
 		   const char *summary_json, const void *hist, size_t hist_len, char *err);
 /* Record one request sample (optional raw data). */

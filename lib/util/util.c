@@ -129,7 +129,7 @@ void time_rfc3339nano(int64_t ns, int utc, char *out, size_t n)
 		while (l > 1 && fr[l - 1] == '0')
 			fr[--l] = '\0';
 	}
-	char zone[8];
+	char zone[24];
 	long off = utc ? 0 : tm.tm_gmtoff;
 	if (utc || off == 0) {
 		snprintf(zone, sizeof(zone), "Z");

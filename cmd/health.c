@@ -1,0 +1,847 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* obridge health: one-shot fleet check for cron and monitoring (Nagios, JSON, Prometheus). */
+#include "../lib/compat.h"
+#include "cmd.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../lib/fleet/fleet.h"
+#include "../lib/fleet/probe.h"
+#include "../lib/http/http.h"
+#include "../lib/render/nagios.h"
+#include "../lib/render/prom.h"
+#include "../lib/render/render.h"
+#include "../lib/store/store.h"
+#include "../lib/util/buf.h"
+#include "../lib/util/lock.h"
+#include "../lib/util/units.h"
+#include "../lib/util/util.h"
+#include "../lib/banned.h"
+
+static const char *const usage[] = {
+	"usage: obridge health [--level 1|2|3] [-w RANGE] [-c RANGE]",
+	"                      [--format text|json|nagios|prom] [--textfile DIR]",
+	"                      [--timeout D] [--after N] [--on-fail CMD] [--watch D]",
+	"                      [--lock-wait D] [-m MODEL]",
+	"       obridge health --history [--since D]",
+	"",
+	"Check every instance of the fleet in parallel and exit with the Nagios state:",
+	"0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (usage or configuration error).",
+	"",
+	"  -l, --level N      1: reachable (HEAD /, /api/version); 2: the fleet's models",
+	"                     installed with one digest and resident with its num_ctx;",
+	"                     3: also a timed 1-token generate per model (default 2)",
+	"  -w, --warning R    warning range for the probe latency, Nagios syntax",
+	"  -c, --critical R   critical range: 10, 10:, ~:10, 10:20, @10:20 (seconds,",
+	"                     or durations such as 500ms)",
+	"      --format F     text (default on a terminal), nagios (default otherwise),",
+	"                     json or prom",
+	"      --textfile DIR also write DIR/obridge.prom atomically for node_exporter",
+	"      --timeout D    the whole check's deadline (default 10s)",
+	"      --after N      run --on-fail after N consecutive failures (default 1)",
+	"      --on-fail CMD  run CMD (with /bin/sh -c) once per failing instance, with",
+	"                     OBRIDGE_INSTANCE, OBRIDGE_URL, OBRIDGE_STATE and",
+	"                     OBRIDGE_MESSAGE in its environment",
+	"      --watch D      repeat every D in the foreground until interrupted",
+	"      --lock-wait D  wait up to D for another health run to finish (default:",
+	"                     exit 3 at once naming the holder)",
+	"  -m, --model M      model for the level-3 probe when the fleet lists none",
+	"      --history      availability per instance and incidents from the store",
+	"      --since D      how far back --history looks (default 7d)",
+	"  -q                 print nothing when everything is OK",
+	NULL,
+};
+
+enum fmt { FMT_AUTO, FMT_TEXT, FMT_JSON, FMT_NAGIOS, FMT_PROM };
+
+struct hopts {
+	int level;
+	struct nagios_range warn, crit;
+	enum fmt fmt;
+	const char *textfile;
+	int64_t timeout_ns;
+	int after;
+	const char *on_fail;
+	int64_t watch_ns;
+	int64_t lock_wait_ns;
+	const char *model;
+	int history;
+	int64_t since_ns;
+};
+
+static const char *state_name(enum probe_state s)
+{
+	return nagios_state_name((enum nagios_state)s);
+}
+
+static int exit_for(enum probe_state s)
+{
+	return s == PROBE_OK ? EXIT_OK : s == PROBE_WARN ? EXIT_WARN :
+	       s == PROBE_CRIT ? EXIT_CRIT : EXIT_UNKNOWN;
+}
+
+static size_t count_up(const struct probe_result *r)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < r->n; i++)
+		n += r->inst[i].up;
+	return n;
+}
+
+static void count_resident(const struct probe_result *r, size_t *res, size_t *req)
+{
+	*res = *req = 0;
+	for (size_t i = 0; i < r->n; i++)
+		for (size_t m = 0; m < r->inst[i].nmodels; m++) {
+			const struct probe_model *pm = &r->inst[i].models[m];
+			if (!pm->required)
+				continue;
+			(*req)++;
+			*res += pm->resident;
+		}
+}
+
+static void print_nagios(const struct probe_result *r, const struct hopts *o, FILE *out)
+{
+	struct buf line = BUF_INIT, perf = BUF_INIT;
+	size_t up = count_up(r), res, req;
+	count_resident(r, &res, &req);
+	buf_addf(&line, "OBRIDGE %s - %zu/%zu up", state_name(r->state), up, r->n);
+	if (r->level >= 2)
+		buf_addf(&line, ", %zu/%zu models resident", res, req);
+	int shown = 0;
+	for (size_t i = 0; i < r->n; i++) {
+		const struct probe_instance *pi = &r->inst[i];
+		if (pi->state == PROBE_OK || !pi->nproblems)
+			continue;
+		if (shown++ == 3) {
+			buf_adds(&line, "; ...");
+			break;
+		}
+		buf_addf(&line, "; %s: %s", pi->in->name, pi->problems[0]);
+	}
+	char total[16];
+	snprintf(total, sizeof(total), "%zu", r->n);
+	nagios_perfdata(&perf, "up", (double)up, NULL, NULL, NULL, "0", total);
+	if (r->level >= 2) {
+		snprintf(total, sizeof(total), "%zu", req);
+		nagios_perfdata(&perf, "resident", (double)res, NULL, NULL, NULL, "0", total);
+	}
+	for (size_t i = 0; i < r->n; i++) {
+		const struct probe_instance *pi = &r->inst[i];
+		if (!pi->up)
+			continue;
+		nagios_perfdata(&perf, pi->in->name, pi->latency_ns / 1e9, "s",
+				o->warn.set ? o->warn.text : NULL, o->crit.set ? o->crit.text : NULL,
+				"0", NULL);
+	}
+	char *first = text_sanitize_dup(buf_str(&line));
+	/* '|' separates perfdata: keep it out of the text part */
+	for (char *p = first; *p; p++)
+		if (*p == '|')
+			*p = '/';
+	fprintf(out, "%s | %s\n", first, buf_str(&perf));
+	free(first);
+	for (size_t i = 0; i < r->n; i++) {
+		const struct probe_instance *pi = &r->inst[i];
+		char *s = text_sanitize_dup(pi->summary);
+		fprintf(out, "%s: %s - %s\n", pi->in->name, state_name(pi->state), s);
+		free(s);
+		for (size_t k = 0; k < pi->nproblems; k++) {
+			char *pl = text_sanitize_dup(pi->problems[k]);
+			fprintf(out, "  %s\n", pl);
+			free(pl);
+		}
+	}
+	buf_release(&line);
+	buf_release(&perf);
+}
+
+static void print_text(const struct probe_result *r, struct ctx *ctx, FILE *out)
+{
+	size_t up = count_up(r), res, req;
+	char t[32];
+	count_resident(r, &res, &req);
+	fprintf(out, "fleet %s: ", ctx->fleet->name);
+	static const enum render_color colors[] = { COLOR_OK, COLOR_WARN, COLOR_CRIT, COLOR_WARN };
+	render_colored(out, ctx->color, colors[r->state], state_name(r->state));
+	fprintf(out, ", %zu/%zu up", up, r->n);
+	if (r->level >= 2)
+		fprintf(out, ", %zu/%zu models resident", res, req);
+	fprintf(out, " (level %d, %s)\n\n", r->level, units_fmt_duration(r->elapsed_ns, t, sizeof(t)));
+	static const char *const h[] = { "INSTANCE", "STATE", "LATENCY", "VERSION", "MODELS",
+					 "PROBLEMS" };
+	struct table tb;
+	table_init(&tb, ARRAY_SIZE(h), h);
+	table_set_align(&tb, 2, TABLE_RIGHT);
+	for (size_t i = 0; i < r->n; i++) {
+		const struct probe_instance *pi = &r->inst[i];
+		size_t row = table_add_row(&tb);
+		table_set(&tb, row, 0, "%s", pi->in->name);
+		table_set(&tb, row, 1, "%s", pi->up ? state_name(pi->state) : "DOWN");
+		table_set_color(&tb, row, 1, colors[pi->state]);
+		table_set(&tb, row, 2, "%s", pi->up ? units_fmt_duration(pi->latency_ns, t, sizeof(t)) : "-");
+		table_set(&tb, row, 3, "%s", pi->version[0] ? pi->version : "-");
+		size_t r1 = 0, q1 = 0;
+		for (size_t m = 0; m < pi->nmodels; m++)
+			if (pi->models[m].required) {
+				q1++;
+				r1 += pi->models[m].resident;
+			}
+		if (r->level >= 2 && pi->up)
+			table_set(&tb, row, 4, "%zu/%zu", r1, q1);
+		else
+			table_set(&tb, row, 4, "-");
+		table_set(&tb, row, 5, "%s", pi->nproblems ? pi->problems[0] : "");
+		for (size_t k = 1; k < pi->nproblems; k++) {
+			size_t r2 = table_add_row(&tb);
+			table_set(&tb, r2, 5, "%s", pi->problems[k]);
+		}
+	}
+	table_print(&tb, out, ctx->color);
+	table_release(&tb);
+}
+
+static void json_str(struct buf *b, const char *k, const char *v)
+{
+	buf_addf(b, "\"%s\":", k);
+	if (v)
+		buf_add_json_str(b, v);
+	else
+		buf_adds(b, "null");
+}
+
+static char *result_json(const struct probe_result *r, const struct ctx *ctx)
+{
+	struct buf b = BUF_INIT;
+	size_t up = count_up(r), res, req;
+	count_resident(r, &res, &req);
+	buf_adds(&b, "{");
+	json_str(&b, "fleet", ctx->fleet->name);
+	buf_addf(&b, ",\"state\":\"%s\",\"exit\":%d,\"level\":%d,\"up\":%zu,\"total\":%zu,"
+		     "\"resident\":%zu,\"required\":%zu,\"elapsed_s\":%.6f,\"instances\":[",
+		 state_name(r->state), exit_for(r->state), r->level, up, r->n, res, req,
+		 r->elapsed_ns / 1e9);
+	for (size_t i = 0; i < r->n; i++) {
+		const struct probe_instance *pi = &r->inst[i];
+		buf_adds(&b, i ? ",{" : "{");
+		json_str(&b, "name", pi->in->name);
+		buf_adds(&b, ",");
+		json_str(&b, "url", pi->in->url);
+		buf_addf(&b, ",\"state\":\"%s\",\"up\":%s,\"latency_s\":%.6f,", state_name(pi->state),
+			 pi->up ? "true" : "false", pi->latency_ns / 1e9);
+		json_str(&b, "version", pi->version[0] ? pi->version : NULL);
+		buf_adds(&b, ",");
+		json_str(&b, "error", pi->up ? NULL : pi->errmsg);
+		buf_adds(&b, ",\"problems\":[");
+		for (size_t k = 0; k < pi->nproblems; k++) {
+			if (k)
+				buf_adds(&b, ",");
+			buf_add_json_str(&b, pi->problems[k]);
+		}
+		buf_adds(&b, "],\"models\":[");
+		for (size_t m = 0; m < pi->nmodels; m++) {
+			const struct probe_model *pm = &pi->models[m];
+			buf_adds(&b, m ? ",{" : "{");
+			json_str(&b, "name", pm->name);
+			buf_addf(&b, ",\"required\":%s,\"installed\":%s,\"resident\":%s,",
+				 pm->required ? "true" : "false", pm->installed ? "true" : "false",
+				 pm->resident ? "true" : "false");
+			json_str(&b, "digest", pm->digest[0] ? pm->digest : NULL);
+			buf_addf(&b, ",\"digest_drift\":%s,\"context_length\":%" PRId64
+				     ",\"size\":%" PRIu64 ",\"size_vram\":%" PRIu64,
+				 pm->drift ? "true" : "false", pm->context_length, pm->size,
+				 pm->size_vram);
+			if (pm->probed) {
+				buf_addf(&b, ",\"probe\":{\"ok\":%s,\"latency_s\":%.6f,"
+					     "\"load_duration_s\":%.6f,\"cold\":%s,",
+					 pm->gen_ok ? "true" : "false", pm->gen_ns / 1e9,
+					 pm->load_ns / 1e9, pm->cold ? "true" : "false");
+				json_str(&b, "error", pm->gen_ok ? NULL : pm->gen_err);
+				buf_adds(&b, "}");
+			}
+			buf_adds(&b, "}");
+		}
+		buf_adds(&b, "]}");
+	}
+	buf_adds(&b, "]}");
+	return buf_detach(&b);
+}
+
+static char *result_prom(const struct probe_result *r)
+{
+	struct buf b = BUF_INIT;
+	prom_family(&b, "obridge_up", "gauge", "1 when the instance answered HEAD / with 200");
+	for (size_t i = 0; i < r->n; i++) {
+		const char *l[] = { "instance", r->inst[i].in->name, NULL };
+		prom_sample(&b, "obridge_up", l, r->inst[i].up);
+	}
+	prom_family(&b, "obridge_health_state", "gauge",
+		    "Nagios state of the instance: 0 ok, 1 warning, 2 critical, 3 unknown");
+	for (size_t i = 0; i < r->n; i++) {
+		const char *l[] = { "instance", r->inst[i].in->name, NULL };
+		prom_sample(&b, "obridge_health_state", l, r->inst[i].state);
+	}
+	if (r->level >= 2) {
+		prom_family(&b, "obridge_model_installed", "gauge",
+			    "1 when the fleet's model is installed on the instance");
+		for (size_t i = 0; i < r->n; i++)
+			for (size_t m = 0; m < r->inst[i].nmodels; m++) {
+				const struct probe_model *pm = &r->inst[i].models[m];
+				if (!pm->required || !r->inst[i].up)
+					continue;
+				const char *l[] = { "instance", r->inst[i].in->name, "model", pm->name,
+						    NULL };
+				prom_sample(&b, "obridge_model_installed", l, pm->installed);
+			}
+		prom_family(&b, "obridge_model_resident", "gauge",
+			    "1 when the model is loaded in memory on the instance (/api/ps)");
+		for (size_t i = 0; i < r->n; i++)
+			for (size_t m = 0; m < r->inst[i].nmodels; m++) {
+				const struct probe_model *pm = &r->inst[i].models[m];
+				if (!pm->required)
+					continue;
+				const char *l[] = { "instance", r->inst[i].in->name, "model", pm->name,
+						    NULL };
+				prom_sample(&b, "obridge_model_resident", l, pm->resident);
+			}
+	}
+	prom_family(&b, "obridge_probe_duration_seconds", "gauge",
+		    "Latency of the health probe by check");
+	for (size_t i = 0; i < r->n; i++) {
+		const struct probe_instance *pi = &r->inst[i];
+		if (!pi->up)
+			continue;
+		const char *l[] = { "instance", pi->in->name, "check", "head", NULL };
+		prom_sample(&b, "obridge_probe_duration_seconds", l, pi->root_ns / 1e9);
+		for (size_t m = 0; m < pi->nmodels; m++) {
+			const struct probe_model *pm = &pi->models[m];
+			if (!pm->probed || !pm->gen_ok)
+				continue;
+			const char *lg[] = { "instance", pi->in->name, "check", "generate", "model",
+					     pm->name, NULL };
+			prom_sample(&b, "obridge_probe_duration_seconds", lg, pm->gen_ns / 1e9);
+		}
+	}
+	prom_family(&b, "obridge_health_run_duration_seconds", "gauge",
+		    "How long the whole health check took");
+	prom_sample(&b, "obridge_health_run_duration_seconds", NULL, r->elapsed_ns / 1e9);
+	prom_family(&b, "obridge_last_run_timestamp_seconds", "gauge",
+		    "Unix time when the last health check ran");
+	prom_sample(&b, "obridge_last_run_timestamp_seconds", NULL,
+		    floor(r->started_wall_ns / 1e9));
+	return buf_detach(&b);
+}
+
+/* Run the on-fail command for one instance with its details in the environment. */
+static int run_on_fail(const char *cmd, const struct probe_instance *pi, struct buf *output)
+{
+	int pipefd[2];
+	if (pipe(pipefd) < 0)
+		return -1;
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		dup2(pipefd[1], STDOUT_FILENO);
+		dup2(pipefd[1], STDERR_FILENO);
+		close(pipefd[0]);
+		close(pipefd[1]);
+		setenv("OBRIDGE_INSTANCE", pi->in->name, 1);
+		setenv("OBRIDGE_URL", pi->in->url, 1);
+		setenv("OBRIDGE_STATE", pi->up ? state_name(pi->state) : "DOWN", 1);
+		setenv("OBRIDGE_MESSAGE", pi->nproblems ? pi->problems[0] : "", 1);
+		signal(SIGPIPE, SIG_DFL);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	char chunk[4096];
+	ssize_t n;
+	while ((n = read(pipefd[0], chunk, sizeof(chunk))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		buf_add(output, chunk, (size_t)n); /* capped; the rest is dropped */
+	}
+	close(pipefd[0]);
+	int st;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+}
+
+/* Start the run in the store (status "running"); returns 0 or -1 (printed). */
+static int record_begin(struct ctx *ctx, const struct hopts *o, int64_t *id)
+{
+	char err[ERR_MAX];
+	struct buf fp = BUF_INIT, params = BUF_INIT;
+	buf_adds(&fp, "{\"obridge\":\"" OBRIDGE_VERSION_STRING "\",\"target\":");
+	buf_add_json_str(&fp, ctx->fleet->path ? ctx->fleet->path : ctx->fleet->name);
+	buf_adds(&fp, ",\"instances\":[");
+	for (size_t i = 0; i < ctx->fleet->ninstances; i++) {
+		if (i)
+			buf_adds(&fp, ",");
+		buf_add_json_str(&fp, ctx->fleet->instances[i].url);
+	}
+	buf_adds(&fp, "]}");
+	buf_addf(&params, "{\"level\":%d,\"warning\":", o->level);
+	buf_add_json_str(&params, o->warn.set ? o->warn.text : "");
+	buf_adds(&params, ",\"critical\":");
+	buf_add_json_str(&params, o->crit.set ? o->crit.text : "");
+	buf_addf(&params, ",\"timeout_s\":%.3f}", o->timeout_ns / 1e9);
+	int rc = store_run_begin(ctx->store, "health", ctx->fleet->name, buf_str(&fp),
+				 buf_str(&params), id, err);
+	if (rc < 0)
+		cmd_error("health", "%s", err);
+	buf_release(&fp);
+	buf_release(&params);
+	return rc < 0 ? -1 : 0;
+}
+
+/* Record the probes, run on-fail hooks, finish the run. Returns 0 or -1 (printed). */
+static int record(struct ctx *ctx, int64_t id, const struct probe_result *r,
+		  const struct hopts *o, const char *json, struct buf *hooks)
+{
+	char err[ERR_MAX];
+	int rc = -1;
+	for (size_t i = 0; i < r->n; i++) {
+		const struct probe_instance *pi = &r->inst[i];
+		const char *msg = pi->nproblems ? pi->problems[0] : pi->summary;
+		if (store_probe_add(ctx->store, id, pi->in->name, pi->in->url, r->started_wall_ns,
+				    probe_state_word(pi), pi->up ? pi->latency_ns : 0, msg, err) < 0)
+			goto fail;
+	}
+	/* on-fail hooks after N consecutive failures, counted from the store */
+	if (o->on_fail) {
+		for (size_t i = 0; i < r->n; i++) {
+			const struct probe_instance *pi = &r->inst[i];
+			if (pi->state != PROBE_CRIT)
+				continue;
+			/* consecutive failures, newest first, this run's probe included */
+			struct store_probe *pr;
+			size_t np;
+			if (store_probes_list(ctx->store, 0, pi->in->name, o->after + 1, &pr, &np,
+					      err) < 0)
+				goto fail;
+			int streak = 0;
+			while ((size_t)streak < np && (!strcmp(pr[streak].state, "crit") ||
+						       !strcmp(pr[streak].state, "down")))
+				streak++;
+			store_probes_free(pr, np);
+			if (streak != o->after)
+				continue;
+			struct buf out;
+			buf_init(&out, 64 * 1024);
+			int status = run_on_fail(o->on_fail, pi, &out);
+			if (hooks->len)
+				buf_adds(hooks, ",");
+			buf_adds(hooks, "{\"instance\":");
+			buf_add_json_str(hooks, pi->in->name);
+			buf_addf(hooks, ",\"exit\":%d,\"output\":", status);
+			char *clean = text_sanitize_dup(buf_str(&out));
+			buf_add_json_str(hooks, clean);
+			free(clean);
+			buf_adds(hooks, "}");
+			if (status != 0)
+				cmd_warn("health", "--on-fail for '%s' exited %d", pi->in->name, status);
+			buf_release(&out);
+		}
+	}
+	struct buf summary = BUF_INIT;
+	buf_adds(&summary, json);
+	if (hooks->len) {
+		summary.len--; /* drop the final '}' */
+		buf_addf(&summary, ",\"on_fail\":[%s]}", buf_str(hooks));
+	}
+	rc = store_run_finish(ctx->store, id,
+			      r->state == PROBE_OK ? "ok" : r->state == PROBE_WARN ? "warn" : "failed",
+			      buf_str(&summary), err);
+	buf_release(&summary);
+	if (rc < 0)
+		goto fail;
+	return 0;
+fail:
+	cmd_error("health", "%s", err);
+	return -1;
+}
+
+static int one_run(struct ctx *ctx, struct http_engine *e, const struct hopts *o)
+{
+	struct probe_opts po = { 0 };
+	po.level = o->level;
+	po.timeout_ns = o->timeout_ns;
+	po.model = o->model;
+	po.cancel = (const volatile int *)&cmd_interrupted;
+	struct probe_result r;
+	char err[ERR_MAX];
+	int64_t id;
+	if (record_begin(ctx, o, &id) < 0)
+		return EXIT_UNKNOWN;
+	if (probe_run(e, ctx->fleet, &po, &r, err) < 0) {
+		cmd_error("health", "%s", err);
+		store_run_finish(ctx->store, id, "failed", NULL, err);
+		return EXIT_UNKNOWN;
+	}
+	probe_evaluate(&r, &o->warn, &o->crit);
+	char *json = result_json(&r, ctx);
+	struct buf hooks;
+	buf_init(&hooks, 1024 * 1024);
+	int rc = exit_for(r.state);
+	if (record(ctx, id, &r, o, json, &hooks) < 0)
+		rc = EXIT_UNKNOWN;
+
+	if (o->textfile) {
+		char *prom = result_prom(&r);
+		if (prom_write_textfile(o->textfile, "obridge.prom", prom, strlen(prom), err) < 0) {
+			cmd_error("health", "%s", err);
+			rc = EXIT_UNKNOWN;
+		}
+		free(prom);
+	}
+	if (!(ctx->quiet && r.state == PROBE_OK)) {
+		enum fmt f = o->fmt;
+		if (f == FMT_AUTO)
+			f = ctx->json ? FMT_JSON : ctx->stdout_tty ? FMT_TEXT : FMT_NAGIOS;
+		if (f == FMT_JSON) {
+			puts(json);
+		} else if (f == FMT_NAGIOS) {
+			print_nagios(&r, o, stdout);
+		} else if (f == FMT_PROM) {
+			char *prom = result_prom(&r);
+			fputs(prom, stdout);
+			free(prom);
+		} else {
+			print_text(&r, ctx, stdout);
+		}
+		fflush(stdout);
+	}
+	buf_release(&hooks);
+	free(json);
+	probe_result_release(&r);
+	return rc;
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	cmd_interrupted = 1;
+}
+
+/* Sleep up to ns, waking early when interrupted. */
+static void nap(int64_t ns)
+{
+	int64_t end = mono_ns() + ns;
+	while (!cmd_interrupted) {
+		int64_t left = end - mono_ns();
+		if (left <= 0)
+			break;
+		int64_t step = left < 100000000 ? left : 100000000;
+		struct timespec ts = { (time_t)(step / 1000000000), (long)(step % 1000000000) };
+		nanosleep(&ts, NULL);
+	}
+}
+
+static int show_history(struct ctx *ctx, const struct hopts *o)
+{
+	char err[ERR_MAX], t1[32], t2[32];
+	int64_t since = wall_ns() - o->since_ns;
+	struct store_probe *all;
+	size_t nall;
+	if (store_probes_list(ctx->store, 0, NULL, 0, &all, &nall, err) < 0) {
+		cmd_error("health", "%s", err);
+		return EXIT_UNKNOWN;
+	}
+	/* newest first from the store; keep the window, oldest first */
+	size_t n = 0;
+	while (n < nall && all[n].t_ns >= since)
+		n++;
+	struct store_probe *pr = xcalloc(n + 1, sizeof(*pr));
+	for (size_t i = 0; i < n; i++)
+		pr[i] = all[n - 1 - i];
+	/* one pass per instance, in first-seen order; probes come oldest first */
+	const char **names = xcalloc(n + 1, sizeof(char *));
+	size_t nn = 0;
+	for (size_t i = 0; i < n; i++) {
+		int seen = 0;
+		for (size_t k = 0; k < nn; k++)
+			if (!strcmp(names[k], pr[i].instance))
+				seen = 1;
+		if (!seen)
+			names[nn++] = pr[i].instance;
+	}
+	struct buf js = BUF_INIT;
+	buf_adds(&js, "{\"since\":");
+	char iso[64];
+	time_rfc3339nano(since, 0, iso, sizeof(iso));
+	buf_add_json_str(&js, iso);
+	buf_adds(&js, ",\"instances\":[");
+	static const char *const h[] = { "INSTANCE", "CHECKS", "UP", "AVAILABILITY", "INCIDENTS",
+					 "LAST" };
+	struct table tb;
+	table_init(&tb, ARRAY_SIZE(h), h);
+	for (size_t c = 1; c <= 4; c++)
+		table_set_align(&tb, c, TABLE_RIGHT);
+	struct buf incidents = BUF_INIT;
+	for (size_t k = 0; k < nn; k++) {
+		size_t checks = 0, upc = 0, ninc = 0;
+		int in_inc = 0;
+		int64_t inc_start = 0, last_t = 0;
+		const char *inc_msg = "", *last_state = "";
+		buf_addf(&js, "%s{\"name\":", k ? "," : "");
+		buf_add_json_str(&js, names[k]);
+		buf_adds(&js, ",\"incidents\":[");
+		for (size_t i = 0; i <= n; i++) {
+			int mine = i < n && !strcmp(pr[i].instance, names[k]);
+			int bad = mine && (!strcmp(pr[i].state, "crit") || !strcmp(pr[i].state, "down"));
+			if (mine) {
+				checks++;
+				upc += strcmp(pr[i].state, "down") != 0;
+				last_t = pr[i].t_ns;
+				last_state = pr[i].state;
+			}
+			if (mine && bad && !in_inc) {
+				in_inc = 1;
+				inc_start = pr[i].t_ns;
+				inc_msg = pr[i].message ? pr[i].message : "";
+			} else if ((mine && !bad && in_inc) || (i == n && in_inc)) {
+				int ongoing = i == n;
+				int64_t end = ongoing ? wall_ns() : pr[i].t_ns;
+				time_rfc3339nano(inc_start, 0, iso, sizeof(iso));
+				char when[32];
+				time_t ts = (time_t)(inc_start / 1000000000LL);
+				struct tm tm;
+				localtime_r(&ts, &tm);
+				strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+				buf_addf(&incidents, "%s: failing since %s for %s%s: %s\n", names[k],
+					 when, units_fmt_duration(end - inc_start, t1, sizeof(t1)),
+					 ongoing ? " (still failing)" : "", inc_msg);
+				buf_addf(&js, "%s{\"since\":", ninc ? "," : "");
+				buf_add_json_str(&js, iso);
+				buf_addf(&js, ",\"duration_s\":%.3f,\"ongoing\":%s,\"message\":",
+					 (end - inc_start) / 1e9, ongoing ? "true" : "false");
+				buf_add_json_str(&js, inc_msg);
+				buf_adds(&js, "}");
+				ninc++;
+				in_inc = 0;
+			}
+		}
+		double avail = checks ? 100.0 * (double)(checks - 0) / (double)checks : 0;
+		size_t okc = 0;
+		for (size_t i = 0; i < n; i++)
+			if (!strcmp(pr[i].instance, names[k]) &&
+			    (!strcmp(pr[i].state, "ok") || !strcmp(pr[i].state, "warn")))
+				okc++;
+		avail = checks ? 100.0 * (double)okc / (double)checks : 0;
+		buf_addf(&js, "],\"checks\":%zu,\"up\":%zu,\"healthy\":%zu,\"availability_pct\":%.3f,"
+			      "\"last_state\":\"%s\"}", checks, upc, okc, avail, last_state);
+		size_t row = table_add_row(&tb);
+		table_set(&tb, row, 0, "%s", names[k]);
+		table_set(&tb, row, 1, "%zu", checks);
+		table_set(&tb, row, 2, "%zu", upc);
+		table_set(&tb, row, 3, "%.2f%%", avail);
+		table_set_color(&tb, row, 3, avail >= 99.9 ? COLOR_OK : avail >= 99 ? COLOR_WARN :
+								      COLOR_CRIT);
+		table_set(&tb, row, 4, "%zu", ninc);
+		time_t ts = (time_t)(last_t / 1000000000LL);
+		struct tm tm;
+		localtime_r(&ts, &tm);
+		strftime(t2, sizeof(t2), "%H:%M:%S", &tm);
+		table_set(&tb, row, 5, "%s %s", last_state, t2);
+	}
+	buf_adds(&js, "]}");
+	if (ctx->json || o->fmt == FMT_JSON) {
+		puts(buf_str(&js));
+	} else if (!nn) {
+		if (!ctx->quiet)
+			fprintf(stderr, "no health checks recorded in the last %s\n",
+				units_fmt_duration(o->since_ns, t1, sizeof(t1)));
+	} else {
+		printf("health since %s\n\n", units_fmt_duration(o->since_ns, t1, sizeof(t1)));
+		table_print(&tb, stdout, ctx->color);
+		if (incidents.len) {
+			printf("\nincidents:\n");
+			char *clean = text_sanitize_dup(buf_str(&incidents));
+			/* keep the newlines text_sanitize turned into '?' */
+			size_t l = 0;
+			const char *src = buf_str(&incidents);
+			for (char *p = clean; *p; p++, l++)
+				if (src[l] == '\n')
+					*p = '\n';
+			fputs(clean, stdout);
+			free(clean);
+		}
+	}
+	table_release(&tb);
+	buf_release(&incidents);
+	buf_release(&js);
+	free(names);
+	free(pr);
+	store_probes_free(all, nall);
+	return EXIT_OK;
+}
+
+int cmd_health(int argc, char **argv, struct ctx *ctx)
+{
+	static const struct option longopts[] = {
+		{ "level", required_argument, NULL, 'l' },
+		{ "warning", required_argument, NULL, 'w' },
+		{ "critical", required_argument, NULL, 'c' },
+		{ "format", required_argument, NULL, 'F' },
+		{ "textfile", required_argument, NULL, 'T' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "after", required_argument, NULL, 'A' },
+		{ "on-fail", required_argument, NULL, 'O' },
+		{ "watch", required_argument, NULL, 'W' },
+		{ "lock-wait", required_argument, NULL, 'L' },
+		{ "model", required_argument, NULL, 'm' },
+		{ "history", no_argument, NULL, 'H' },
+		{ "since", required_argument, NULL, 'S' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct hopts o = { 0 };
+	o.level = 2;
+	o.timeout_ns = 10000000000LL;
+	o.after = 1;
+	o.since_ns = 7LL * 24 * 3600 * 1000000000LL;
+	char err[ERR_MAX];
+	int c;
+	char *end;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "+l:w:c:m:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			o.level = (int)strtol(optarg, &end, 10);
+			if (*end || o.level < 1 || o.level > 3)
+				return cmd_usage_error("health", "--level must be 1, 2 or 3, not '%s'",
+						       optarg);
+			break;
+		case 'w':
+		case 'c':
+			if (nagios_range_parse(c == 'w' ? &o.warn : &o.crit, optarg, err) < 0)
+				return cmd_usage_error("health", "%s: %s",
+						       c == 'w' ? "--warning" : "--critical", err);
+			break;
+		case 'F':
+			if (!strcmp(optarg, "text"))
+				o.fmt = FMT_TEXT;
+			else if (!strcmp(optarg, "json"))
+				o.fmt = FMT_JSON;
+			else if (!strcmp(optarg, "nagios"))
+				o.fmt = FMT_NAGIOS;
+			else if (!strcmp(optarg, "prom"))
+				o.fmt = FMT_PROM;
+			else
+				return cmd_usage_error("health", "--format must be text, json, nagios "
+								 "or prom, not '%s'", optarg);
+			break;
+		case 'j':
+			o.fmt = FMT_JSON;
+			break;
+		case 'T':
+			o.textfile = optarg;
+			break;
+		case 't':
+		case 'W':
+		case 'L':
+		case 'S': {
+			int64_t ns;
+			if (units_parse_duration(optarg, &ns, 0, err) < 0 || ns <= 0)
+				return cmd_usage_error("health", "--%s: %s",
+						       c == 't' ? "timeout" : c == 'W' ? "watch" :
+						       c == 'L' ? "lock-wait" : "since",
+						       ns <= 0 && !err[0] ? "must be positive" : err);
+			if (c == 't')
+				o.timeout_ns = ns;
+			else if (c == 'W')
+				o.watch_ns = ns;
+			else if (c == 'L')
+				o.lock_wait_ns = ns;
+			else
+				o.since_ns = ns;
+			break;
+		}
+		case 'A':
+			o.after = (int)strtol(optarg, &end, 10);
+			if (*end || o.after < 1 || o.after > 1000000)
+				return cmd_usage_error("health", "--after must be a positive number, "
+								 "not '%s'", optarg);
+			break;
+		case 'O':
+			o.on_fail = optarg;
+			break;
+		case 'm':
+			o.model = optarg;
+			break;
+		case 'H':
+			o.history = 1;
+			break;
+		case 'h':
+			cmd_print_usage(stdout, usage);
+			return EXIT_OK;
+		default:
+			return cmd_usage_error("health", "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return cmd_usage_error("health", "unexpected argument '%s'", argv[optind]);
+	err[0] = '\0';
+	if (ctx_open_store(ctx, "health") < 0)
+		return EXIT_UNKNOWN;
+	if (o.history)
+		return show_history(ctx, &o);
+
+	/* One health run at a time per store: cron runs must not pile up. */
+	struct lock lk = LOCK_INIT;
+	char *lockpath = xasprintf("%s.health.lock", store_path(ctx->store));
+	int lr = lock_acquire(&lk, lockpath, o.lock_wait_ns, err);
+	free(lockpath);
+	if (lr != 0) {
+		cmd_error("health", "%s", err);
+		return EXIT_UNKNOWN;
+	}
+	struct http_engine *e = ctx_http_engine(ctx, "health");
+	if (!e) {
+		lock_release(&lk);
+		return EXIT_UNKNOWN;
+	}
+	struct sigaction sa = { 0 }, old_int, old_term;
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	int rc;
+	for (;;) {
+		rc = one_run(ctx, e, &o);
+		if (!o.watch_ns || cmd_interrupted)
+			break;
+		nap(o.watch_ns);
+		if (cmd_interrupted)
+			break;
+		if (!ctx->quiet && o.fmt != FMT_JSON && !ctx->json)
+			putchar('\n');
+	}
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	http_engine_free(e);
+	lock_release(&lk);
+	return rc;
+}

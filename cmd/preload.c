@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* obridge preload: load the fleet's models resident everywhere, then prove it with /api/ps. */
+#include "../lib/compat.h"
+#include "cmd.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../lib/fleet/fleet.h"
+#include "../lib/fleet/load.h"
+#include "../lib/http/http.h"
+#include "../lib/render/loadview.h"
+#include "../lib/store/store.h"
+#include "../lib/util/buf.h"
+#include "../lib/util/units.h"
+#include "../lib/util/util.h"
+#include "../lib/banned.h"
+
+static const char *const usage[] = {
+	"usage: obridge preload [MODEL...] [--keep-alive D] [--timeout D] [--json]",
+	"",
+	"Load every fleet model (or the named ones) on every instance that should hold it,",
+	"in parallel across instances, with the fleet's keep_alive and num_ctx (never",
+	"options that differ, which would reload), then read /api/ps back and report each",
+	"model as resident (size, processor, context, expiry) or not.",
+	"",
+	"      --keep-alive D  keep_alive to send instead of the fleet's (5m, 24h, -1 forever)",
+	"      --timeout D     deadline for all loads (default 10m)",
+	"      --json          JSON output",
+	"",
+	"Exit: 0 all resident, 1 some not resident, 2 none, 3 usage or configuration error.",
+	NULL,
+};
+
+static void progress(void *ud, size_t done, size_t total)
+{
+	const char *what = ud;
+	fprintf(stderr, "\r%s: %zu/%zu done", what, done, total);
+	if (done == total)
+		fputs("\r\033[K", stderr);
+	fflush(stderr);
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	cmd_interrupted = 1;
+}
+
+int cmd_preload(int argc, char **argv, struct ctx *ctx)
+{
+	static const struct option longopts[] = {
+		{ "keep-alive", required_argument, NULL, 'k' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int override = 0;
+	int64_t ka = 0, timeout = 600000000000LL;
+	char err[ERR_MAX];
+	int c;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'k':
+			if (units_parse_duration(optarg, &ka, UNITS_NEG_FOREVER, err) < 0)
+				return cmd_usage_error("preload", "--keep-alive: %s", err);
+			override = 1;
+			break;
+		case 't':
+			if (units_parse_duration(optarg, &timeout, 0, err) < 0 || timeout <= 0)
+				return cmd_usage_error("preload", "--timeout: %s",
+						       timeout <= 0 ? "must be positive" : err);
+			break;
+		case 'j':
+			ctx->json = 1;
+			break;
+		case 'h':
+			cmd_print_usage(stdout, usage);
+			return EXIT_OK;
+		default:
+			return cmd_usage_error("preload", "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	struct load_set s;
+	if (load_plan(ctx->fleet, (const char *const *)argv + optind, (size_t)(argc - optind),
+		      override, ka, &s, err) < 0) {
+		cmd_error("preload", "%s", err);
+		return EXIT_UNKNOWN;
+	}
+	struct http_engine *e = ctx_http_engine(ctx, "preload");
+	if (!e) {
+		load_set_release(&s);
+		return EXIT_UNKNOWN;
+	}
+	int64_t id = 0;
+	int recording = ctx_open_store(ctx, "preload") == 0 &&
+			store_run_begin(ctx->store, "preload", ctx->fleet->name,
+					"{\"obridge\":\"" OBRIDGE_VERSION_STRING "\"}", "{}", &id,
+					err) == 0;
+	if (ctx->store && !recording)
+		cmd_warn("preload", "not recorded: %s", err);
+	struct sigaction sa = { 0 }, old;
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, &old);
+	int tty = isatty(STDERR_FILENO) && !ctx->quiet;
+	load_run(e, &s, 0, timeout, tty ? progress : NULL, "preload",
+		 (const volatile int *)&cmd_interrupted);
+	load_readback(e, &s, 10000000000LL, 0);
+	sigaction(SIGINT, &old, NULL);
+
+	size_t resident = 0;
+	for (size_t i = 0; i < s.n; i++)
+		resident += s.p[i].ok && s.p[i].resident;
+	int rc = resident == s.n ? EXIT_OK : resident ? EXIT_WARN : EXIT_CRIT;
+
+	struct buf b = BUF_INIT;
+	loadview_json(&b, &s, 0);
+	if (recording) {
+		char *summary = xasprintf("{\"resident\":%zu,\"pairs\":%zu,\"results\":%s}", resident,
+					  s.n, buf_str(&b));
+		if (store_run_finish(ctx->store, id, cmd_interrupted ? "aborted" : rc == EXIT_OK ?
+				     "ok" : rc == EXIT_WARN ? "warn" : "failed", summary, err) < 0)
+			cmd_warn("preload", "not recorded: %s", err);
+		free(summary);
+	}
+	if (ctx->json) {
+		puts(buf_str(&b));
+	} else {
+		loadview_table(stdout, &s, ctx->color, 1, 0);
+		if (!ctx->quiet)
+			printf("\n%zu/%zu resident\n", resident, s.n);
+	}
+	buf_release(&b);
+	http_engine_free(e);
+	load_set_release(&s);
+	return cmd_interrupted ? EXIT_CRIT : rc;
+}

@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* obridge warmup: preload, then a few timed requests per instance and model; cold vs warm. */
+#include "../lib/compat.h"
+#include "cmd.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../lib/fleet/fleet.h"
+#include "../lib/fleet/load.h"
+#include "../lib/http/http.h"
+#include "../lib/render/loadview.h"
+#include "../lib/render/render.h"
+#include "../lib/store/store.h"
+#include "../lib/util/buf.h"
+#include "../lib/util/units.h"
+#include "../lib/util/util.h"
+#include "../lib/banned.h"
+
+static const char *const usage[] = {
+	"usage: obridge warmup [-n N] [-m MODEL]... [--max-tokens N] [--timeout D] [--json]",
+	"",
+	"After a restart: preload every fleet model (or -m MODEL) with the fleet's",
+	"keep_alive and num_ctx, then send N short streamed requests per instance and",
+	"model. Reports the cold load time, the first request's latency, the warm TTFT",
+	"and tokens/s, flags instances whose warm latency is an outlier, and records the",
+	"run.",
+	"",
+	"  -n, --requests N   warm requests per instance and model (default 3, at most 64)",
+	"  -m, --model M      warm this model (repeatable; default: the fleet's models)",
+	"      --max-tokens N num_predict of each warm request (default 16)",
+	"      --timeout D    deadline for the loads and for the requests (default 10m)",
+	"      --json         JSON output",
+	"",
+	"Exit: 0 all warm, 1 some failed or an outlier, 2 none warm, 3 usage error.",
+	NULL,
+};
+
+static void progress(void *ud, size_t done, size_t total)
+{
+	fprintf(stderr, "\rwarmup: %s %zu/%zu", (const char *)ud, done, total);
+	if (done == total)
+		fputs("\r\033[K", stderr);
+	fflush(stderr);
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	cmd_interrupted = 1;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Median of the warm requests: the first one is the "first request" and left out. */
+static int64_t warm_median(const struct load_pair *p, const int64_t *v)
+{
+	int skip = p->nwarm_ok > 1;
+	int n = p->nwarm_ok - skip;
+	if (n <= 0)
+		return 0;
+	int64_t c[LOAD_WARM_MAX];
+	memcpy(c, v + skip, (size_t)n * sizeof(int64_t));
+	qsort(c, (size_t)n, sizeof(int64_t), cmp_i64);
+	return n % 2 ? c[n / 2] : (c[n / 2 - 1] + c[n / 2]) / 2;
+}
+
+static double tps_median(const struct load_pair *p)
+{
+	double c[LOAD_WARM_MAX];
+	int n = p->nwarm_ok;
+	for (int i = 0; i < n; i++)
+		c[i] = p->warm_tps[i];
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0 && c[j - 1] > c[j]; j--) {
+			double t = c[j];
+			c[j] = c[j - 1];
+			c[j - 1] = t;
+		}
+	return n ? (n % 2 ? c[n / 2] : (c[n / 2 - 1] + c[n / 2]) / 2) : 0;
+}
+
+/*
+ * An outlier: warm TTFT more than twice the median of the other instances serving the
+ * same model, and at least 5 ms above it.
+ */
+static int is_outlier(const struct load_set *s, size_t i)
+{
+	const struct load_pair *p = &s->p[i];
+	int64_t mine = warm_median(p, p->warm_ttft_ns);
+	if (!p->nwarm_ok || !mine)
+		return 0;
+	int64_t others[256];
+	size_t n = 0;
+	for (size_t j = 0; j < s->n && n < ARRAY_SIZE(others); j++)
+		if (j != i && !strcmp(s->p[j].model, p->model) && s->p[j].nwarm_ok)
+			others[n++] = warm_median(&s->p[j], s->p[j].warm_ttft_ns);
+	if (!n)
+		return 0;
+	qsort(others, n, sizeof(int64_t), cmp_i64);
+	int64_t med = n % 2 ? others[n / 2] : (others[n / 2 - 1] + others[n / 2]) / 2;
+	return mine > 2 * med && mine - med > 5000000;
+}
+
+int cmd_warmup(int argc, char **argv, struct ctx *ctx)
+{
+	static const struct option longopts[] = {
+		{ "requests", required_argument, NULL, 'n' },
+		{ "model", required_argument, NULL, 'm' },
+		{ "max-tokens", required_argument, NULL, 'T' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int n = 3, max_tokens = 16;
+	int64_t timeout = 600000000000LL;
+	const char **models = xcalloc((size_t)argc + 1, sizeof(char *));
+	size_t nmodels = 0;
+	char err[ERR_MAX], *end;
+	int c, rc = EXIT_UNKNOWN;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "n:m:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			n = (int)strtol(optarg, &end, 10);
+			if (*end || n < 1 || n > LOAD_WARM_MAX) {
+				free(models);
+				return cmd_usage_error("warmup", "-n must be 1 to %d, not '%s'",
+						       LOAD_WARM_MAX, optarg);
+			}
+			break;
+		case 'm':
+			models[nmodels++] = optarg;
+			break;
+		case 'T':
+			max_tokens = (int)strtol(optarg, &end, 10);
+			if (*end || max_tokens < 1) {
+				free(models);
+				return cmd_usage_error("warmup", "--max-tokens must be positive, not '%s'",
+						       optarg);
+			}
+			break;
+		case 't':
+			if (units_parse_duration(optarg, &timeout, 0, err) < 0 || timeout <= 0) {
+				free(models);
+				return cmd_usage_error("warmup", "--timeout: %s",
+						       timeout <= 0 ? "must be positive" : err);
+			}
+			break;
+		case 'j':
+			ctx->json = 1;
+			break;
+		case 'h':
+			free(models);
+			cmd_print_usage(stdout, usage);
+			return EXIT_OK;
+		default:
+			free(models);
+			return cmd_usage_error("warmup", "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc) {
+		free(models);
+		return cmd_usage_error("warmup", "unexpected argument '%s' (models go with -m)",
+				       argv[optind]);
+	}
+	struct load_set s;
+	if (load_plan(ctx->fleet, models, nmodels, 0, 0, &s, err) < 0) {
+		free(models);
+		cmd_error("warmup", "%s", err);
+		return EXIT_UNKNOWN;
+	}
+	free(models);
+	if (ctx_open_store(ctx, "warmup") < 0) {
+		load_set_release(&s);
+		return EXIT_UNKNOWN;
+	}
+	struct http_engine *e = ctx_http_engine(ctx, "warmup");
+	if (!e) {
+		load_set_release(&s);
+		return EXIT_UNKNOWN;
+	}
+	int64_t id;
+	char *params = xasprintf("{\"requests\":%d,\"max_tokens\":%d}", n, max_tokens);
+	if (store_run_begin(ctx->store, "warmup", ctx->fleet->name,
+			    "{\"obridge\":\"" OBRIDGE_VERSION_STRING "\"}", params, &id, err) < 0) {
+		cmd_error("warmup", "%s", err);
+		free(params);
+		goto out;
+	}
+	free(params);
+
+	struct sigaction sa = { 0 }, old;
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, &old);
+	int tty = isatty(STDERR_FILENO) && !ctx->quiet;
+	/* Which pairs were already resident: their "load" is not a cold load. */
+	load_readback(e, &s, 10000000000LL, 0);
+	int *was = xcalloc(s.n + 1, sizeof(int));
+	for (size_t i = 0; i < s.n; i++)
+		was[i] = s.p[i].resident;
+	load_run(e, &s, 0, timeout, tty ? progress : NULL, "loading",
+		 (const volatile int *)&cmd_interrupted);
+	load_warm(e, &s, n, max_tokens, timeout, tty ? progress : NULL, "requests",
+		  (const volatile int *)&cmd_interrupted);
+	load_readback(e, &s, 10000000000LL, 0);
+	sigaction(SIGINT, &old, NULL);
+
+	size_t warm = 0, outliers = 0;
+	static const char *const h[] = { "INSTANCE", "MODEL", "LOAD", "FIRST", "WARM TTFT",
+					 "WARM E2E", "TOK/S", "NOTE" };
+	struct table t;
+	table_init(&t, ARRAY_SIZE(h), h);
+	for (size_t k = 2; k <= 6; k++)
+		table_set_align(&t, k, TABLE_RIGHT);
+	struct buf steps = BUF_INIT;
+	char b1[32];
+	for (size_t i = 0; i < s.n; i++) {
+		const struct load_pair *p = &s.p[i];
+		int out = is_outlier(&s, i);
+		int ok = p->ok && (p->embed || (p->nwarm_ok == p->nwarm && p->nwarm_ok > 0));
+		warm += ok && !out;
+		outliers += out;
+		size_t r = table_add_row(&t);
+		table_set(&t, r, 0, "%s", p->in->name);
+		table_set(&t, r, 1, "%s", p->model);
+		if (p->ok)
+			table_set(&t, r, 2, "%s%s", units_fmt_duration(p->latency_ns, b1, sizeof(b1)),
+				  was[i] ? " (hot)" : "");
+		if (p->nwarm_ok) {
+			table_set(&t, r, 3, "%s", units_fmt_duration(p->warm_total_ns[0], b1, sizeof(b1)));
+			table_set(&t, r, 4, "%s", units_fmt_duration(warm_median(p, p->warm_ttft_ns),
+								       b1, sizeof(b1)));
+			table_set(&t, r, 5, "%s", units_fmt_duration(warm_median(p, p->warm_total_ns),
+								       b1, sizeof(b1)));
+			table_set(&t, r, 6, "%.1f", tps_median(p));
+		}
+		const char *note = !p->ok ? p->err : p->embed ? "embedding model: loaded only" :
+				   p->warm_err[0] ? p->warm_err : out ? "outlier: warm TTFT over 2x the others" :
+				   was[i] ? "already resident" : "cold load";
+		table_set(&t, r, 7, "%s", note);
+		table_set_color(&t, r, 7, !p->ok || p->warm_err[0] ? COLOR_CRIT :
+					  out ? COLOR_WARN : COLOR_NONE);
+		buf_addf(&steps, "%s{\"instance\":", i ? "," : "");
+		buf_add_json_str(&steps, p->in->name);
+		buf_adds(&steps, ",\"model\":");
+		buf_add_json_str(&steps, p->model);
+		buf_addf(&steps, ",\"cold\":%s,\"load_s\":%.6f,\"first_s\":%.6f,\"warm_ttft_p50_s\":%.6f,"
+				 "\"warm_e2e_p50_s\":%.6f,\"tokens_per_s\":%.2f,\"outlier\":%s,\"ok\":%s}",
+			 was[i] ? "false" : "true", p->latency_ns / 1e9,
+			 p->nwarm_ok ? p->warm_total_ns[0] / 1e9 : 0,
+			 warm_median(p, p->warm_ttft_ns) / 1e9, warm_median(p, p->warm_total_ns) / 1e9,
+			 tps_median(p), out ? "true" : "false", ok ? "true" : "false");
+		char label[300];
+		snprintf(label, sizeof(label), "%s %s", p->in->name, p->model);
+		char *one = xasprintf("{\"instance\":\"%s\",\"model\":\"%s\",\"load_s\":%.6f}",
+				      p->in->name, p->model, p->latency_ns / 1e9);
+		if (store_step_add(ctx->store, id, (int)i, label, one, NULL, 0, err) < 0)
+			cmd_warn("warmup", "step not recorded: %s", err);
+		free(one);
+	}
+	rc = cmd_interrupted ? EXIT_CRIT : warm == s.n ? EXIT_OK : warm ? EXIT_WARN : EXIT_CRIT;
+	char *summary = xasprintf("{\"warm\":%zu,\"pairs\":%zu,\"outliers\":%zu,\"results\":[%s]}",
+				  warm, s.n, outliers, buf_str(&steps));
+	if (store_run_finish(ctx->store, id, cmd_interrupted ? "aborted" : rc == EXIT_OK ? "ok" :
+			     rc == EXIT_WARN ? "warn" : "failed", summary, err) < 0)
+		cmd_warn("warmup", "not recorded: %s", err);
+	if (ctx->json) {
+		struct buf b = BUF_INIT;
+		loadview_json(&b, &s, 1);
+		printf("{\"run\":%" PRId64 ",\"warm\":%zu,\"pairs\":%zu,\"outliers\":%zu,\"steps\":[%s],"
+		       "\"results\":%s}\n", id, warm, s.n, outliers, buf_str(&steps), buf_str(&b));
+		buf_release(&b);
+	} else {
+		table_print(&t, stdout, ctx->color);
+		if (!ctx->quiet)
+			printf("\n%zu/%zu warm%s (run %" PRId64 ")\n", warm, s.n,
+			       outliers ? ", outliers flagged" : "", id);
+	}
+	free(summary);
+	table_release(&t);
+	buf_release(&steps);
+	free(was);
+out:
+	http_engine_free(e);
+	load_set_release(&s);
+	return rc;
+}

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Probing the fleet: every instance in parallel, at a depth (level), into a snapshot that
+ * health, top and preload read. Level 1: reachable (HEAD /, /api/version). Level 2: the
+ * fleet's models installed (/api/tags, digests compared across instances) and resident
+ * (/api/ps, with the fleet's num_ctx). Level 3: a timed 1-token generate per model that
+ * sends the fleet's num_ctx and keep_alive, so the probe never causes a reload.
+ *
+ * Ownership: struct probe_result owns everything in it; release with probe_result_release.
+ * Instance and model pointers into the fleet are borrowed: the fleet must outlive it.
+ */
+#ifndef OBRIDGE_FLEET_PROBE_H
+#define OBRIDGE_FLEET_PROBE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct fleet;
+struct fleet_instance;
+struct http_engine;
+struct nagios_range;
+
+/* A load_duration above this in a level-3 probe means it hit a cold load. */
+#define PROBE_COLD_LOAD_NS (500LL * 1000 * 1000)
+
+enum probe_state { PROBE_OK = 0, PROBE_WARN = 1, PROBE_CRIT = 2, PROBE_UNKNOWN = 3 };
+
+struct probe_model {
+	char *name;            /* canonical model name */
+	int required;          /* in the fleet file for this instance (else: seen loaded) */
+	int installed;         /* in /api/tags */
+	char digest[72];       /* from /api/tags, "" when not installed */
+	int drift;             /* digest differs from the fleet's majority */
+	char *majority_digest; /* set when drift */
+	int resident;          /* in /api/ps */
+	uint64_t size, size_vram;
+	int64_t context_length;/* 0 when not reported */
+	int64_t expires_at;    /* wall ns; INT64_MAX for forever */
+	int want_ctx;          /* the fleet's num_ctx, 0 when none */
+	int embed;             /* embedding-only (capabilities): probed through /api/embed */
+	/* level 3 */
+	int probed;
+	int gen_ok;
+	int64_t gen_ns;        /* client-measured latency of the 1-token generate */
+	int64_t load_ns;       /* the server's load_duration */
+	int cold;              /* the probe paid a cold load */
+	char gen_err[640];
+};
+
+struct probe_instance {
+	const struct fleet_instance *in;
+	int up;                 /* HEAD / answered 200 */
+	long root_status;
+	char version[48];
+	int64_t root_ns;        /* HEAD / latency */
+	int64_t latency_ns;     /* the figure thresholds apply to: generate (L3) or HEAD / */
+	char errclass[16];      /* ollama_err_name() when down */
+	char errmsg[640];       /* why down, sanitized */
+	int tags_ok, ps_ok;
+	char tags_err[640], ps_err[640];
+	struct probe_model *models;
+	size_t nmodels;
+	/* evaluation (probe_evaluate) */
+	enum probe_state state;
+	char *summary;          /* one line: "up, 0.12.3, HEAD / 2.1ms, ..." */
+	char **problems;        /* NULL-terminated human lines; empty when OK */
+	size_t nproblems;
+};
+
+struct probe_result {
+	int level;
+	int64_t started_wall_ns;
+	int64_t elapsed_ns;
+	struct probe_instance *inst;
+	size_t n;
+	enum probe_state state; /* worst instance state after probe_evaluate */
+};
+
+struct probe_opts {
+	int level;              /* 1..3 */
+	int64_t timeout_ns;     /* overall deadline for the whole probe */
+	const char *model;      /* optional: probe this model (ad hoc -H use) */
+	const volatile int *cancel; /* optional: stop early when *cancel becomes non-zero */
+};
+
+/* Probe every instance of f in parallel. Returns 0, or -1 with err on internal failure. */
+int probe_run(struct http_engine *e, const struct fleet *f, const struct probe_opts *o,
+	      struct probe_result *out, char *err);
+
+/* Turn the raw result into states and problem lines; warn/crit apply to latency_ns. */
+void probe_evaluate(struct probe_result *r, const struct nagios_range *warn,
+		    const struct nagios_range *crit);
+
+void probe_result_release(struct probe_result *r);
+
+/* "ok", "warn", "crit", "unknown" (and "down" for an instance that is not up). */
+const char *probe_state_word(const struct probe_instance *pi);
+
+#endif

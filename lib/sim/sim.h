@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* obridge sim: a simulated Ollama fleet (wire format, scheduler, faults) on libmicrohttpd. */
+#ifndef OBRIDGE_SIM_SIM_H
+#define OBRIDGE_SIM_SIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * One process serves N instances ("gpu-1" ... "gpu-N") on consecutive ports from a single
+ * thread: every libmicrohttpd daemon runs in external epoll mode inside sim_run()'s event
+ * loop, streaming responses are suspended between tokens and resumed by a timer heap.
+ *
+ * Timing model (all delays multiplied by 10 under the "slow" fault, and by a seeded
+ * uniform factor 1 ± jitter% when --jitter is set):
+ *   load_duration    = time in the serial load queue + cold load (load_time) if needed
+ *   slot wait        = time waiting for one of num_parallel slots (total_duration only)
+ *   prompt eval      = prompt_tokens / prefill_rate + ttft; the first token goes out at its end
+ *   eval             = one token every tok_interval; the final chunk one interval after the last
+ * The final chunk reports the measured (not nominal) durations.
+ *
+ * Prompt tokens (sim_prompt_tokens): ceil(bytes / 4) of each text, plus a template overhead
+ * of 4 tokens per chat message (system and prompt count as messages for generate) plus 3
+ * for the assistant header; at least 1.
+ *
+ * Fault specs (--fault, "fault" key, POST /_sim/fault):
+ *   KIND[=ARG][@FRACTION]      KIND is one of
+ *     down        stop listening (connections are closed); "up" listens again on the same port
+ *     up          undo down
+ *     hang        accept requests and never answer (any Ollama path)
+ *     slow        every delay x10 (load, prefill, ttft, token interval, pull)
+ *     500         inference fails with 500 {"error":"llama runner process has terminated: ..."}
+ *     503         inference fails at once with the 503 "server busy" reply
+ *     malformed   one malformed JSON line in the middle of a stream (the stream then goes on)
+ *     error       an {"error":...} line in the middle of a stream, then the stream ends
+ *     truncate    the connection is closed in the middle of a stream, without done
+ *     stall=DUR   the stream pauses for DUR in its middle
+ *     none|clear  remove every fault
+ *   FRACTION (0..1, default 1) applies the fault to that share of requests (seeded RNG).
+ *   Several faults may be active on an instance; setting a kind again replaces it.
+ *
+ * Control endpoints, answered by every instance (also when the target instance is down):
+ *   POST /_sim/fault  {"instance":"gpu-2","fault":"down"}   instance defaults to the
+ *       receiving one, "*" means every instance; answers {"instance":..,"faults":[..]}
+ *   GET  /_sim/stats  counters of every instance (shape below)
+ *   POST /_sim/reset  zero the counters (not the state)
+ *
+ * GET /_sim/stats:
+ *   {"instance":"gpu-1",                      the instance that answered
+ *    "instances":[{
+ *      "name":"gpu-1","port":11434,"up":true,"faults":["slow","500@0.25"],
+ *      "requests":{"/api/generate":3,...},   requests per Ollama path (unknown paths as "other")
+ *      "status":{"200":3,"503":1},           responses per HTTP status (499 = client left)
+ *      "in_flight":N,                         Ollama-path requests not finished yet
+ *      "generating":N,                        requests holding a parallel slot
+ *      "waiting_slot":N,                      granted a runner, waiting for a slot
+ *      "waiting_load":N,                      in the serial load queue
+ *      "max_waiting_load":N,                  highest waiting_load seen
+ *      "loads":N,"unloads":N,"rejected":N,   totals (rejected = 503 queue full)
+ *      "tokens":N,                            tokens sent
+ *      "models":[{"name":"llama3.2:latest","loaded":true,"state":"ready|loading|unloading|none",
+ *                 "active":N,"max_concurrent":N,"requests":N,"loads":N,"unloads":N,
+ *                 "num_ctx":N}]}]}
+ *
+ * Every response carries "X-Sim-Instance: NAME".
+ */
+
+enum sim_fault_kind {
+	SIM_FAULT_DOWN,
+	SIM_FAULT_HANG,
+	SIM_FAULT_SLOW,
+	SIM_FAULT_500,
+	SIM_FAULT_503,
+	SIM_FAULT_MALFORMED,
+	SIM_FAULT_ERROR,
+	SIM_FAULT_TRUNCATE,
+	SIM_FAULT_STALL,
+	SIM_FAULT__N
+};
+
+/* A fault is active when frac > 0. */
+struct sim_fault {
+	double frac;    /* share of requests it applies to, 0..1 */
+	int64_t arg_ns; /* stall duration */
+};
+
+/* Settings of one instance: the command-line defaults, then its own overrides. */
+struct sim_settings {
+	char *models;      /* comma list of installed models */
+	char *registry;    /* extra comma list of names pull knows */
+	char *version;
+	char *digests;     /* comma list of MODEL@SALT: another digest for that model */
+	int num_parallel;
+	int max_queue;
+	int max_loaded;
+	int tokens;
+	int num_ctx;       /* default context */
+	int64_t keep_alive_ns;
+	int64_t load_ns;
+	int64_t unload_ns;
+	int64_t ttft_ns;
+	int64_t tok_interval_ns;
+	int64_t pull_ns;   /* time a full pull of a 2 GB model takes */
+	double prefill_rate;
+	double jitter_pct;
+	uint64_t seed;
+	struct sim_fault faults[SIM_FAULT__N];
+};
+
+struct sim_override {
+	char *instance;
+	char *key;
+	char *value;
+};
+
+/* Owned strings are released by sim_config_release. */
+struct sim_config {
+	char *host;
+	int port;
+	int n;
+	struct sim_settings defaults;
+	struct sim_override *ov;
+	size_t nov;
+	/* Called for "sim gpu-1 listening on ..." and other state changes (never NULL lines). */
+	void (*log)(void *arg, const char *line);
+	void *log_arg;
+};
+
+struct sim;
+
+/* Fill cfg with the documented defaults. */
+void sim_config_init(struct sim_config *cfg);
+void sim_config_release(struct sim_config *cfg);
+void sim_settings_release(struct sim_settings *s);
+void sim_settings_copy(struct sim_settings *dst, const struct sim_settings *src);
+
+/*
+ * Set one key (the long option names: models, num-parallel, max-queue, max-loaded,
+ * keep-alive, load-time, unload-time, ttft, tok-interval, prefill-rate, tokens, jitter,
+ * seed, fault, version, registry, digest, num-ctx, pull-time) from its text value.
+ */
+int sim_settings_set(struct sim_settings *s, const char *key, const char *value, char *err);
+
+/* Add an override for one instance ("gpu-2", "num-parallel", "4"); copies the strings. */
+void sim_config_override(struct sim_config *cfg, const char *instance, const char *key,
+			 const char *value);
+
+/*
+ * Parse "NAME:key=value,key=value" (a piece without '=' continues the previous value, so
+ * "gpu-2:models=a,b,tokens=9" works) into overrides. Returns 0 or -1 with err.
+ */
+int sim_config_instance_arg(struct sim_config *cfg, const char *arg, char *err);
+
+/* Parse one fault spec (see above) into s->faults; "none" clears them. */
+int sim_fault_apply(struct sim_settings *s, const char *spec, char *err);
+/* Format the active faults as a comma list ("" when none) into out. */
+void sim_fault_describe(const struct sim_settings *s, char *out, size_t n);
+
+/* Deterministic prompt token count for one text (ceil(bytes/4)). */
+int sim_text_tokens(const char *text);
+
+/*
+ * Start every instance (they listen when this returns). Raises RLIMIT_NOFILE.
+ * Returns NULL with err on failure (e.g. a port in use).
+ */
+struct sim *sim_start(const struct sim_config *cfg, char *err);
+/* The fleet file describing the running instances; the caller frees it. */
+char *sim_fleet_text(struct sim *sim);
+/* Serve until stop_fd becomes readable (e.g. a signalfd). Returns 0, or -1 with err. */
+int sim_run(struct sim *sim, int stop_fd, char *err);
+/* Stop every daemon and free everything. */
+void sim_free(struct sim *sim);
+
+#endif
