@@ -91,6 +91,13 @@ int obridge_run(int argc, char **argv);
  */
 extern volatile sig_atomic_t cmd_interrupted;
 
+/*
+ * cmd_trap_interrupt(1) installs SIGINT/SIGTERM handlers that only set cmd_interrupted
+ * (no SA_RESTART, so blocking waits return); cmd_trap_interrupt(0) restores the previous
+ * handlers. Not nestable.
+ */
+void cmd_trap_interrupt(int on);
+
 /* Messages in git's style: "obridge ps: cannot reach 'x': connection refused". */
 void cmd_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void cmd_warn(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

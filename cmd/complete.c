@@ -60,7 +60,9 @@ struct comp_opt {
 /*
  * Every option and operand of every command, as `-h` and the man page show them. A
  * command without a row here fails `make check` (t0150-man-consistency.sh), so does an
- * option that -h, this table and man/obridge-CMD.1 do not all agree on.
+ * option that -h, this table and man/obridge-CMD.1 do not all agree on. Commands that
+ * take run ids say so with ARG("show", 1, CK_RUN, NULL, "run id") (show, export) or
+ * ARG("compare", 0, CK_RUN, NULL, "run id") (every operand).
  */
 static const struct comp_opt comp_opts[] = {
 	/* global options (obridge_run), accepted before or after the command */

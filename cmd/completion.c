@@ -26,7 +26,7 @@ static const char *const usage[] = {
 /*
  * The scripts below are completions/obridge.bash, completions/_obridge and
  * completions/obridge.fish, one string per line; t0100-completion.sh fails when they
- * differ. Edit the files in completions/ and convert them (\ and " escaped, tabs as \t).
+ * differ. Edit the files in completions/, then run `sh completions/embed.sh`.
  */
 /* BEGIN SCRIPTS */
 static const char *const bash_script[] = {

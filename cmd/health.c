@@ -538,12 +538,6 @@ static int one_run(struct ctx *ctx, struct http_engine *e, const struct hopts *o
 	return rc;
 }
 
-static void on_signal(int sig)
-{
-	(void)sig;
-	cmd_interrupted = 1;
-}
-
 /* Sleep up to ns, waking early when interrupted. */
 static void nap(int64_t ns)
 {
@@ -823,11 +817,7 @@ int cmd_health(int argc, char **argv, struct ctx *ctx)
 		lock_release(&lk);
 		return EXIT_UNKNOWN;
 	}
-	struct sigaction sa = { 0 }, old_int, old_term;
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGTERM, &sa, &old_term);
+	cmd_trap_interrupt(1);
 	int rc;
 	for (;;) {
 		rc = one_run(ctx, e, &o);
@@ -839,8 +829,7 @@ int cmd_health(int argc, char **argv, struct ctx *ctx)
 		if (!ctx->quiet && o.fmt != FMT_JSON && !ctx->json)
 			putchar('\n');
 	}
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
+	cmd_trap_interrupt(0);
 	http_engine_free(e);
 	lock_release(&lk);
 	return rc;

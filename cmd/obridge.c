@@ -286,6 +286,28 @@ static int global_option(struct ctx *ctx, int argc, char **argv, int *i, int bef
 
 volatile sig_atomic_t cmd_interrupted;
 
+static void on_interrupt(int sig)
+{
+	(void)sig;
+	cmd_interrupted = 1;
+}
+
+void cmd_trap_interrupt(int on)
+{
+	static struct sigaction old_int, old_term;
+	if (on) {
+		struct sigaction sa;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_interrupt;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGINT, &sa, &old_int);
+		sigaction(SIGTERM, &sa, &old_term);
+	} else {
+		sigaction(SIGINT, &old_int, NULL);
+		sigaction(SIGTERM, &old_term, NULL);
+	}
+}
+
 int obridge_run(int argc, char **argv)
 {
 	struct ctx ctx = { 0 };

@@ -45,12 +45,6 @@ static void progress(void *ud, size_t done, size_t total)
 	fflush(stderr);
 }
 
-static void on_signal(int sig)
-{
-	(void)sig;
-	cmd_interrupted = 1;
-}
-
 int cmd_preload(int argc, char **argv, struct ctx *ctx)
 {
 	static const struct option longopts[] = {
@@ -105,14 +99,12 @@ int cmd_preload(int argc, char **argv, struct ctx *ctx)
 					err) == 0;
 	if (ctx->store && !recording)
 		cmd_warn("preload", "not recorded: %s", err);
-	struct sigaction sa = { 0 }, old;
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, &old);
+	cmd_trap_interrupt(1);
 	int tty = isatty(STDERR_FILENO) && !ctx->quiet;
 	load_run(e, &s, 0, timeout, tty ? progress : NULL, "preload",
 		 (const volatile int *)&cmd_interrupted);
 	load_readback(e, &s, 10000000000LL, 0);
-	sigaction(SIGINT, &old, NULL);
+	cmd_trap_interrupt(0);
 
 	size_t resident = 0;
 	for (size_t i = 0; i < s.n; i++)

@@ -50,7 +50,7 @@ static void ps_id(const char *digest, char *out, size_t n)
 static void until_of(const struct ollama_ps_entry *m, int64_t now, char *out, size_t n)
 {
 	if (!m->has_expires_at)
-		snprintf(out, n, "Never");
+		out[0] = '\0'; /* not sent: unknown */
 	else
 		fmt_until(m->expires_at, now, out, n);
 }
@@ -165,7 +165,7 @@ static void print_json(const struct ps_inst *v, size_t n, const struct fleet *f,
 			buf_adds(&b, ",");
 			json_str(&b, "expires_at", m->has_expires_at ? m->expires_at_raw : NULL);
 			buf_adds(&b, ",");
-			json_str(&b, "until", until);
+			json_str(&b, "until", until[0] ? until : NULL);
 			buf_adds(&b, "}");
 		}
 		buf_adds(&b, "]}");

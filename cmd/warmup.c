@@ -48,12 +48,6 @@ static void progress(void *ud, size_t done, size_t total)
 	fflush(stderr);
 }
 
-static void on_signal(int sig)
-{
-	(void)sig;
-	cmd_interrupted = 1;
-}
-
 static int cmp_i64(const void *a, const void *b)
 {
 	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -199,9 +193,7 @@ int cmd_warmup(int argc, char **argv, struct ctx *ctx)
 	}
 	free(params);
 
-	struct sigaction sa = { 0 }, old;
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, &old);
+	cmd_trap_interrupt(1);
 	int tty = isatty(STDERR_FILENO) && !ctx->quiet;
 	/* Which pairs were already resident: their "load" is not a cold load. */
 	load_readback(e, &s, 10000000000LL, 0);
@@ -213,7 +205,7 @@ int cmd_warmup(int argc, char **argv, struct ctx *ctx)
 	load_warm(e, &s, n, max_tokens, timeout, tty ? progress : NULL, "requests",
 		  (const volatile int *)&cmd_interrupted);
 	load_readback(e, &s, 10000000000LL, 0);
-	sigaction(SIGINT, &old, NULL);
+	cmd_trap_interrupt(0);
 
 	size_t warm = 0, outliers = 0;
 	static const char *const h[] = { "INSTANCE", "MODEL", "LOAD", "FIRST", "WARM TTFT",
