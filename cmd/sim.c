@@ -359,6 +359,10 @@ int cmd_sim(int argc, char **argv, struct ctx *ctx)
 		rc = EXIT_CRIT;
 	}
 	sim_free(sim);
+	/* consume the pending signal so that unblocking does not deliver it */
+	struct signalfd_siginfo si;
+	if (read(sfd, &si, sizeof(si)) < 0)
+		si.ssi_signo = 0;
 	close(sfd);
 	sigprocmask(SIG_UNBLOCK, &mask, NULL);
 out:

@@ -690,8 +690,9 @@ int fleet_host_url(const char *in, char *out, size_t n, char *err)
 		char *colon = strrchr(p, ':');
 		if (colon) {
 			if (parse_int(colon + 1, 1, 65535, &port) < 0) {
-				free(s);
-				return seterr(err, "invalid port '%s' in '%s'", colon + 1, in);
+				seterr(err, "invalid port '%s' in '%s'", colon + 1, in);
+				free(s); /* colon points into s */
+				return -1;
 			}
 			*colon = '\0';
 		}

@@ -30,20 +30,52 @@ struct pinst {
 	size_t next_gen;        /* level 3: next model to probe (one at a time per instance) */
 };
 
+struct preq;
+
+/* The state of one probe in progress (struct probe_job in the header). */
 struct pctx {
 	struct http_engine *e;
 	const struct fleet *f;
-	const struct probe_opts *o;
-	struct probe_result *r;
+	struct probe_opts o;    /* copy, level clamped */
+	struct probe_result r;  /* handed over by probe_finish */
 	struct pinst *pin;
 	int64_t deadline;
+	int64_t t0;
+	int stopping;           /* probe_finish is cancelling: submit nothing more */
+	struct preq *reqs;      /* requests in flight (to cancel them) */
 };
 
 struct preq {
 	struct pinst *p;
 	int kind;               /* 0 root, 1 version, 2 tags, 3 ps, 4 generate */
 	size_t model;
+	long id;
+	struct preq *prev, *next;
 };
+
+/* Track a submitted request so that probe_finish can cancel it. */
+static void req_link(struct pctx *px, struct preq *rq, long id)
+{
+	rq->id = id;
+	rq->prev = NULL;
+	rq->next = px->reqs;
+	if (px->reqs)
+		px->reqs->prev = rq;
+	px->reqs = rq;
+}
+
+/* Forget and free a request whose callback has run. */
+static void req_done(struct preq *rq)
+{
+	struct pctx *px = rq->p->px;
+	if (rq->prev)
+		rq->prev->next = rq->next;
+	else if (px->reqs == rq)
+		px->reqs = rq->next;
+	if (rq->next)
+		rq->next->prev = rq->prev;
+	free(rq);
+}
 
 static int64_t remaining(const struct pctx *px)
 {
@@ -81,7 +113,7 @@ static void on_root(void *ud, const struct http_response *resp)
 		snprintf(pi->errmsg, sizeof(pi->errmsg), "HEAD /: %s", msg[0] ? msg : "failed");
 	}
 	p->root_done = 1;
-	free(rq);
+	req_done(rq);
 	if (--p->pending == 0)
 		phase2(p);
 }
@@ -122,7 +154,7 @@ static void on_get(void *ud, const struct ollama_result *res)
 			pi->ps_ok = 1;
 		break;
 	}
-	free(rq);
+	req_done(rq);
 	if (--p->pending == 0) {
 		if (p->phase == 1)
 			phase2(p);
@@ -139,9 +171,9 @@ static void fold_models(struct pinst *p)
 	for (size_t i = 0; i < f->nmodels; i++)
 		if (fleet_model_on_instance(&f->models[i], pi->in))
 			add_model(pi, f->models[i].name, 1, f->models[i].num_ctx);
-	if (f->nmodels == 0 && p->px->o->model) {
+	if (f->nmodels == 0 && p->px->o.model) {
 		char canon[256], err[ERR_MAX];
-		if (ollama_name_normalize(p->px->o->model, canon, sizeof(canon), err) == 0)
+		if (ollama_name_normalize(p->px->o.model, canon, sizeof(canon), err) == 0)
 			add_model(pi, canon, 1, 0);
 	}
 	/* models loaded that the fleet does not list (top shows them) */
@@ -184,7 +216,7 @@ static void phase2(struct pinst *p)
 	struct pctx *px = p->px;
 	if (!p->root_done || !p->version_done)
 		return;
-	if (!pi->up || px->o->level < 2) {
+	if (!pi->up || px->o.level < 2 || px->stopping) {
 		p->phase = 4;
 		return;
 	}
@@ -196,11 +228,14 @@ static void phase2(struct pinst *p)
 		rq->p = p;
 		rq->kind = 2 + k;
 		p->pending++;
-		if (ollama_get(px->e, pi->in->url, paths[k], remaining(px), on_get, rq, err) < 0) {
+		long id = ollama_get(px->e, pi->in->url, paths[k], remaining(px), on_get, rq, err);
+		if (id < 0) {
 			p->pending--;
 			free(rq);
 			snprintf(k ? pi->ps_err : pi->tags_err, sizeof(pi->tags_err), "%s: %s",
 				 paths[k], err);
+		} else {
+			req_link(px, rq, id);
 		}
 	}
 	if (p->pending == 0)
@@ -218,7 +253,7 @@ static void on_gen(void *ud, const struct ollama_result *res)
 		/* An embedding model on a server too old to list capabilities: embed instead. */
 		pm->embed = 1;
 		p->next_gen = rq->model;
-		free(rq);
+		req_done(rq);
 		p->pending--;
 		phase3_next(p);
 		return;
@@ -244,7 +279,7 @@ static void on_gen(void *ud, const struct ollama_result *res)
 	}
 	if (pm->gen_ns > p->pi->latency_ns || p->pi->latency_ns == p->pi->root_ns)
 		p->pi->latency_ns = pm->gen_ns;
-	free(rq);
+	req_done(rq);
 	p->pending--;
 	phase3_next(p);
 }
@@ -258,7 +293,7 @@ static void phase3_next(struct pinst *p)
 		fold_models(p);
 		p->phase = 3;
 	}
-	if (px->o->level < 3) {
+	if (px->o.level < 3 || px->stopping) {
 		p->phase = 4;
 		return;
 	}
@@ -307,6 +342,7 @@ static void phase3_next(struct pinst *p)
 			snprintf(pm->gen_err, sizeof(pm->gen_err), "%s", err);
 			continue;
 		}
+		req_link(px, rq, id);
 		return;
 	}
 	p->phase = 4;
@@ -351,24 +387,25 @@ static void find_drift(struct probe_result *r)
 	}
 }
 
-int probe_run(struct http_engine *e, const struct fleet *f, const struct probe_opts *o,
-	      struct probe_result *out, char *err)
+struct probe_job *probe_start(struct http_engine *e, const struct fleet *f,
+				 const struct probe_opts *o)
 {
-	memset(out, 0, sizeof(*out));
-	out->level = o->level < 1 ? 1 : o->level > 3 ? 3 : o->level;
+	struct pctx *px = xcalloc(1, sizeof(*px));
+	struct probe_result *out = &px->r;
+	px->e = e;
+	px->f = f;
+	px->o = *o;
+	px->o.level = o->level < 1 ? 1 : o->level > 3 ? 3 : o->level;
+	out->level = px->o.level;
 	out->n = f->ninstances;
 	out->inst = xcalloc(f->ninstances ? f->ninstances : 1, sizeof(*out->inst));
 	out->started_wall_ns = wall_ns();
-	int64_t t0 = mono_ns();
-
-	struct probe_opts opts = *o;
-	opts.level = out->level;
-	struct pctx px = { e, f, &opts, out, NULL, t0 + (o->timeout_ns > 0 ? o->timeout_ns :
-								  10000000000LL) };
-	px.pin = xcalloc(f->ninstances ? f->ninstances : 1, sizeof(*px.pin));
+	px->t0 = mono_ns();
+	px->deadline = px->t0 + (o->timeout_ns > 0 ? o->timeout_ns : 10000000000LL);
+	px->pin = xcalloc(f->ninstances ? f->ninstances : 1, sizeof(*px->pin));
 	for (size_t i = 0; i < f->ninstances; i++) {
-		struct pinst *p = &px.pin[i];
-		p->px = &px;
+		struct pinst *p = &px->pin[i];
+		p->px = px;
 		p->pi = &out->inst[i];
 		p->pi->in = &f->instances[i];
 		p->phase = 1;
@@ -377,7 +414,7 @@ int probe_run(struct http_engine *e, const struct fleet *f, const struct probe_o
 		struct http_req hr = { 0 };
 		hr.method = "HEAD";
 		hr.url = root;
-		hr.timeout_ns = remaining(&px);
+		hr.timeout_ns = remaining(px);
 		hr.on_done = on_root;
 		struct preq *rq = xcalloc(1, sizeof(*rq));
 		rq->p = p;
@@ -385,42 +422,55 @@ int probe_run(struct http_engine *e, const struct fleet *f, const struct probe_o
 		hr.ud = rq;
 		char e2[ERR_MAX];
 		p->pending++;
-		if (http_submit(e, &hr, e2) < 0) {
+		long id = http_submit(e, &hr, e2);
+		if (id < 0) {
 			free(rq);
 			p->pending--;
 			p->root_done = 1;
 			snprintf(p->pi->errclass, sizeof(p->pi->errclass), "other");
 			snprintf(p->pi->errmsg, sizeof(p->pi->errmsg), "%s", e2);
+		} else {
+			req_link(px, rq, id);
 		}
 		struct preq *rv = xcalloc(1, sizeof(*rv));
 		rv->p = p;
 		rv->kind = 1;
 		p->pending++;
-		if (ollama_get(e, f->instances[i].url, "/api/version", remaining(&px), on_get, rv,
-			       e2) < 0) {
+		id = ollama_get(e, f->instances[i].url, "/api/version", remaining(px), on_get, rv, e2);
+		if (id < 0) {
 			free(rv);
 			p->pending--;
 			p->version_done = 1;
+		} else {
+			req_link(px, rv, id);
 		}
 		if (p->pending == 0)
 			phase2(p);
 	}
-	while (http_active(e)) {
-		if (o->cancel && *o->cancel)
-			break;
-		int64_t left = px.deadline - mono_ns();
-		if (left <= 0)
-			break;
-		if (http_poll(e, left < 200000000 ? left : 200000000, -1, NULL) < 0) {
-			seterr(err, "probe: event loop failed");
-			break;
-		}
-	}
-	/* Anything still running is past the deadline: its on_done marks it failed. */
-	http_run(e, mono_ns() + 50000000LL);
+	return (struct probe_job *)px;
+}
 
+int probe_done(const struct probe_job *st)
+{
+	const struct pctx *px = (const struct pctx *)st;
+	return px->reqs == NULL;
+}
+
+int64_t probe_deadline(const struct probe_job *st)
+{
+	return ((const struct pctx *)st)->deadline;
+}
+
+void probe_finish(struct probe_job *st, struct probe_result *out)
+{
+	struct pctx *px = (struct pctx *)st;
+	const struct fleet *f = px->f;
+	/* Whatever is still in flight is cancelled; its on_done marks it failed. */
+	px->stopping = 1;
+	while (px->reqs)
+		http_cancel(px->e, px->reqs->id);
 	for (size_t i = 0; i < f->ninstances; i++) {
-		struct pinst *p = &px.pin[i];
+		struct pinst *p = &px->pin[i];
 		if (p->phase == 2 || (p->phase == 3 && p->pi->nmodels == 0))
 			fold_models(p);
 		if (!p->pi->up && !p->pi->errmsg[0])
@@ -428,9 +478,35 @@ int probe_run(struct http_engine *e, const struct fleet *f, const struct probe_o
 		ollama_tags_release(&p->tags);
 		ollama_ps_release(&p->ps);
 	}
-	free(px.pin);
-	find_drift(out);
-	out->elapsed_ns = mono_ns() - t0;
+	free(px->pin);
+	find_drift(&px->r);
+	px->r.elapsed_ns = mono_ns() - px->t0;
+	*out = px->r;
+	free(px);
+}
+
+int probe_run(struct http_engine *e, const struct fleet *f, const struct probe_opts *o,
+	      struct probe_result *out, char *err)
+{
+	struct probe_job *st = probe_start(e, f, o);
+	int64_t deadline = probe_deadline(st);
+	while (!probe_done(st)) {
+		if (o->cancel && *o->cancel)
+			break;
+		int64_t left = deadline - mono_ns();
+		if (left <= 0)
+			break;
+		if (http_poll(e, left < 200000000 ? left : 200000000, -1, NULL) < 0) {
+			seterr(err, "probe: event loop failed");
+			break;
+		}
+	}
+	/* Past the deadline: give the requests' own timeouts a moment to report. */
+	int64_t grace = mono_ns() + 50000000LL;
+	while (!probe_done(st) && !(o->cancel && *o->cancel) && mono_ns() < grace)
+		if (http_poll(e, 10000000, -1, NULL) < 0)
+			break;
+	probe_finish(st, out);
 	return 0;
 }
 

@@ -83,7 +83,22 @@ struct probe_opts {
 	const volatile int *cancel; /* optional: stop early when *cancel becomes non-zero */
 };
 
-/* Probe every instance of f in parallel. Returns 0, or -1 with err on internal failure. */
+/*
+ * Non-blocking form, for callers that run their own event loop (top): probe_start submits
+ * the first requests and returns; the caller drives the engine (http_poll) until
+ * probe_done() or probe_deadline() (mono ns) has passed; probe_finish() cancels whatever
+ * is still in flight, fills out (as probe_run does) and frees the state. The fleet and the
+ * engine must outlive the state; o is copied.
+ */
+struct probe_job;
+struct probe_job *probe_start(struct http_engine *e, const struct fleet *f,
+				 const struct probe_opts *o);
+int probe_done(const struct probe_job *st);
+int64_t probe_deadline(const struct probe_job *st);
+void probe_finish(struct probe_job *st, struct probe_result *out);
+
+/* Probe every instance of f in parallel (probe_start, the loop, probe_finish).
+ * Returns 0, or -1 with err on internal failure. */
 int probe_run(struct http_engine *e, const struct fleet *f, const struct probe_opts *o,
 	      struct probe_result *out, char *err);
 

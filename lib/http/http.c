@@ -72,6 +72,7 @@ struct http_engine {
 	int in_curl;                   /* inside curl_multi_socket_action() */
 	int closing;                   /* http_engine_free() running: no new requests */
 	size_t active;
+	uint64_t ncompleted;           /* on_done calls so far */
 
 	struct xfer **slots;
 	size_t nslots, slots_cap;
@@ -391,7 +392,7 @@ void http_engine_free(struct http_engine *e)
 {
 	if (!e)
 		return;
-	e->closing = 1;
+	e->closing = 1; /* http_submit() now fails, so this ends */
 	http_cancel_all(e);
 	while (e->pool) {
 		struct xfer *x = e->pool;
@@ -785,19 +786,34 @@ static void fmt_secs(int64_t ns, char *out, size_t n)
 		snprintf(out, n, "%.0fs", s);
 }
 
-/* Host part of a URL, for messages. */
+/* Host name of a URL without user info or port, for messages. */
 static void url_host(const char *url, char *out, size_t n)
 {
 	const char *h = strstr(url, "://");
 	h = h ? h + 3 : url;
-	const char *at = NULL;
 	size_t hl = strcspn(h, "/?#");
-	at = memchr(h, '@', hl);
+	const char *at = memchr(h, '@', hl);
 	if (at) {
 		hl -= (size_t)(at + 1 - h);
 		h = at + 1;
 	}
+	if (hl && h[0] == '[') {
+		const char *rb = memchr(h, ']', hl);
+		if (rb)
+			hl = (size_t)(rb - h) + 1;
+	} else {
+		const char *colon = memchr(h, ':', hl);
+		if (colon)
+			hl = (size_t)(colon - h);
+	}
 	snprintf(out, n, "%.*s", (int)hl, h);
+}
+
+/* The useful end of an OpenSSL message ("...SSL routines::wrong version number"). */
+static const char *tls_reason(const char *detail)
+{
+	const char *p = strstr(detail, "::");
+	return p && p[2] ? p + 2 : detail;
 }
 
 /* Fill resp.err and resp.errmsg from the curl result. */
@@ -870,7 +886,9 @@ static void classify(struct xfer *x, CURLcode rc, int connected)
 	case CURLE_SSL_SHUTDOWN_FAILED:
 	case CURLE_USE_SSL_FAILED:
 		r->err = HTTP_E_TLS;
-		snprintf(r->errmsg, sizeof(r->errmsg), "TLS failure: %s", detail);
+		snprintf(r->errmsg, sizeof(r->errmsg), "TLS failure: %s%s", tls_reason(detail),
+			 strstr(detail, "wrong version number") ? " (plain HTTP on this port?)"
+								: "");
 		break;
 	case CURLE_PARTIAL_FILE:
 		r->err = HTTP_E_TRUNCATED;
@@ -993,29 +1011,28 @@ static void finish(struct http_engine *e, struct xfer *x, CURLcode rc, int abort
 		x->fail = HTTP_E_ABORTED;
 		snprintf(x->failmsg, sizeof(x->failmsg), "cancelled");
 	}
-	curl_off_t ct = 0, act = 0;
+	curl_off_t ct = 0, act = 0, pre = 0;
 	long nconn = 0;
 	if (x->added) {
 		curl_easy_getinfo(x->h, CURLINFO_CONNECT_TIME_T, &ct);
 		curl_easy_getinfo(x->h, CURLINFO_APPCONNECT_TIME_T, &act);
+		curl_easy_getinfo(x->h, CURLINFO_PRETRANSFER_TIME_T, &pre);
 		curl_easy_getinfo(x->h, CURLINFO_NUM_CONNECTS, &nconn);
 		if (!r->status)
 			curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &r->status);
 	}
 	r->t.end = now;
-	int connected = 0;
+	/* connected: the request could be sent (new or reused connection). */
+	int connected = r->t.first_byte || pre > 0 || ct > 0 || act > 0;
 	if (x->added && rc != CURLE_COULDNT_CONNECT && rc != CURLE_COULDNT_RESOLVE_HOST) {
-		if (nconn == 0 && (r->t.first_byte || rc == CURLE_OK)) {
+		if (nconn == 0 && (connected || rc == CURLE_OK)) {
 			r->reused = 1;
 			r->t.connected = r->t.sent;
 			connected = 1;
 		} else if (ct > 0 || act > 0) {
 			r->t.connected = r->t.sent + (int64_t)(act > ct ? act : ct) * 1000;
-			connected = 1;
 		}
 	}
-	if (r->t.first_byte)
-		connected = 1;
 	if (aborted)
 		rc = CURLE_ABORTED_BY_CALLBACK;
 	classify(x, rc, connected);
@@ -1036,6 +1053,7 @@ static void finish(struct http_engine *e, struct xfer *x, CURLcode rc, int abort
 	e->slots[x->slot] = NULL;
 	e->freeslots[e->nfree++] = x->slot;
 	e->active--;
+	e->ncompleted++;
 	x->id = 0;
 	if (e->trace)
 		trace_done(e, x);
@@ -1062,8 +1080,10 @@ void http_cancel(struct http_engine *e, long id)
 
 void http_cancel_all(struct http_engine *e)
 {
+	/* Only what was in flight at the call: callbacks may submit new requests. */
+	long seq = e->seq;
 	for (size_t i = 0; i < e->nslots; i++)
-		if (e->slots[i])
+		if (e->slots[i] && (e->slots[i]->id >> SLOT_BITS) < seq)
 			http_cancel(e, e->slots[i]->id);
 }
 
@@ -1089,10 +1109,15 @@ static void socket_action(struct http_engine *e, curl_socket_t s, int flags)
 	e->in_curl = 0;
 }
 
-/* Finish completed transfers, apply what callbacks asked for, start new ones. */
+/*
+ * Finish completed transfers, apply what callbacks asked for, start new ones, and run
+ * curl's due timeouts, until nothing is left to do or a round limit is hit (callbacks
+ * that resubmit on a fast server can keep it busy). At the limit, arm an immediate timer
+ * so that the next poll does not block while completions may still be queued.
+ */
 static void settle(struct http_engine *e)
 {
-	for (int round = 0; round < 16; round++) {
+	for (int round = 0; round < 64; round++) {
 		check_finished(e);
 		for (size_t i = 0; i < e->npend_cancel; i++) {
 			struct xfer *x = lookup(e, e->pend_cancel[i]);
@@ -1122,8 +1147,9 @@ static void settle(struct http_engine *e)
 			continue;
 		}
 		if (!e->npend_cancel && !e->npend_add)
-			break;
+			return;
 	}
+	e->timer_at = mono_ns();
 }
 
 int http_poll(struct http_engine *e, int64_t timeout_ns, int extra_fd, int *extra_ready)
@@ -1131,6 +1157,7 @@ int http_poll(struct http_engine *e, int64_t timeout_ns, int extra_fd, int *extr
 	int ret = 0;
 	if (extra_ready)
 		*extra_ready = 0;
+	uint64_t done_before = e->ncompleted;
 	settle(e);
 
 	int extra_reg = 0, extra_always = 0;
@@ -1154,7 +1181,8 @@ int http_poll(struct http_engine *e, int64_t timeout_ns, int extra_fd, int *extr
 		if (wait < 0 || t < wait)
 			wait = t;
 	}
-	if (extra_always)
+	/* Callbacks already ran: return to the caller instead of sleeping. */
+	if (extra_always || e->ncompleted != done_before)
 		wait = 0;
 	int ms;
 	if (wait < 0)

@@ -148,7 +148,8 @@ const char *http_err_name(enum http_err err);
  *    thousands of sockets).
  */
 
-/* Stop every request in flight (on_done with HTTP_E_ABORTED for each). */
+/* Stop every request in flight (on_done with HTTP_E_ABORTED for each); requests that
+ * those callbacks submit are left running. */
 void http_cancel_all(struct http_engine *e);
 
 /*

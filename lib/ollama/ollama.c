@@ -556,6 +556,7 @@ size_t ollama_fanout(struct http_engine *e, const char *const *base_urls, size_t
 {
 	size_t pending = 0, ok = 0;
 	struct fan_slot *slots = xcalloc(n ? n : 1, sizeof(*slots));
+	long *ids = xcalloc(n ? n : 1, sizeof(*ids));
 	for (size_t i = 0; i < n; i++) {
 		char err[ERR_MAX];
 		memset(&out[i], 0, sizeof(out[i]));
@@ -570,18 +571,21 @@ size_t ollama_fanout(struct http_engine *e, const char *const *base_urls, size_t
 			snprintf(out[i].errmsg, sizeof(out[i].errmsg), "%s", err);
 			out[i].body = xstrdup("");
 		} else {
+			ids[i] = id;
 			pending++;
 		}
 	}
 	while (pending)
 		if (http_poll(e, 1000000000LL, -1, NULL) < 0)
 			break;
-	for (size_t i = 0; i < n; i++) {
+	/* Only after an event loop failure: stop what is left (on_done fills it in). */
+	for (size_t i = 0; pending && i < n; i++)
 		if (!out[i].body)
-			out[i].body = xstrdup(""); /* only after a loop failure */
+			http_cancel(e, ids[i]);
+	for (size_t i = 0; i < n; i++)
 		if (out[i].err == OLLAMA_OK)
 			ok++;
-	}
+	free(ids);
 	free(slots);
 	return ok;
 }

@@ -41,7 +41,8 @@
  *
  * Control endpoints, answered by every instance (also when the target instance is down):
  *   POST /_sim/fault  {"instance":"gpu-2","fault":"down"}   instance defaults to the
- *       receiving one, "*" means every instance; answers {"instance":..,"faults":[..]}
+ *       receiving one, "*" means every instance; answers
+ *       {"instances":[{"instance":"gpu-2","faults":["down"]}]}
  *   GET  /_sim/stats  counters of every instance (shape below)
  *   POST /_sim/reset  zero the counters (not the state)
  *

@@ -983,7 +983,9 @@ static void do_fault(struct simreq *r, cJSON *j)
 		sim_logf(s, "sim %s fault: %s", in->name, *d ? d : "none");
 		/* the receiving instance goes down only after this answer is out */
 		siminst_schedule_apply(in, in == r->in ? 100000000LL : 0);
-		buf_addf(&b, "%s{\"instance\":\"%s\",\"faults\":\"%s\"}", first ? "" : ",", in->name, d);
+		buf_addf(&b, "%s{\"instance\":\"%s\",\"faults\":", first ? "" : ",", in->name);
+		caps_json(&b, d);
+		buf_adds(&b, "}");
 		first = 0;
 	}
 	buf_adds(&b, "]}");

@@ -105,13 +105,18 @@ test_expect_success 'console: prompt on a terminal, Tab completes a command' '
 	wait_for "^obridge [0-9]"
 '
 
-test_expect_success 'console: Tab completes options and their values' '
+test_expect_success 'console: Tab completes options, their values and instance names' '
 	tm send-keys "history --li" Tab &&
 	wait_for "obridge> history --limit$" &&
 	tm send-keys C-u "fleet ch" Tab &&
 	wait_for "obridge> fleet check$" &&
 	tm send-keys Enter &&
-	wait_for "f.conf: ok"
+	wait_for "f.conf: ok" &&
+	tm send-keys "__complete --instance g" Tab &&
+	wait_for "obridge> __complete --instance gpu-1$" &&
+	tm send-keys C-u "help --he" Tab &&
+	wait_for "obridge> help --help$" &&
+	tm send-keys C-u
 '
 
 test_expect_success 'console: Ctrl-C at the prompt clears the line' '

@@ -89,6 +89,22 @@ test_expect_failure_code 1 'an instance that is down (sim fault) is unreachable'
 	exit $rc
 '
 
+test_expect_failure_code 1 'an instance that accepts but never answers times out after 5s' '
+	curl -sf -d "{\"instance\":\"gpu-2\",\"fault\":\"hang\"}" "$U1/_sim/fault" >/dev/null &&
+	"$OBRIDGE" -f "$SIM_FLEET" ps >out; rc=$?
+	curl -sf -d "{\"instance\":\"gpu-2\",\"fault\":\"none\"}" "$U1/_sim/fault" >/dev/null
+	grep_q "^gpu-2 *unreachable: timed out after 5.0s" out &&
+	grep_q "^gpu-1 *llama3.2:latest" out &&
+	exit $rc
+'
+
+test_expect_success '-vv traces each request on stderr without the API key' '
+	OBRIDGE_API_KEY=sekrit-key-123 "$OBRIDGE" -vv -H "$U1" ps >out 2>err &&
+	grep_q "GET $U1/api/ps -> 200 .*total [0-9.]*ms" err &&
+	grep_q "< {\"models\":" err &&
+	not_grep "sekrit-key-123" err
+'
+
 test_expect_failure_code 1 'a server that is not Ollama: error naming the reply' '
 	"$OBRIDGE" -H "$U1/nope" ps >out; rc=$?
 	grep_q "error: HTTP 404" out && exit $rc

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "../../lib/http/http.h"
+#include "../../lib/ollama/ollama.h"
 #include "../../lib/util/buf.h"
 #include "../../lib/util/util.h"
 #include "../../lib/banned.h"
@@ -226,6 +227,11 @@ static int read_req(int fd, char *path, size_t pn, char *head, size_t hn)
 			return 0;
 		len += (size_t)r;
 		head[len] = '\0';
+		if ((unsigned char)head[0] == 0x16) {
+			/* A TLS ClientHello on this plain port: answer as HTTP would. */
+			wr(fd, "HTTP/1.1 400 Bad Request\r\n\r\n");
+			return 0;
+		}
 	}
 	char *cl = strcasestr(head, "content-length:");
 	char *end = strstr(head, "\r\n\r\n") + 4;
@@ -295,6 +301,28 @@ static void *conn_main(void *arg)
 			wr(fd, "HTTP/1.1 404 Not Found\r\nContent-Type: application/json; "
 			       "charset=utf-8\r\nContent-Length: 34\r\n\r\n"
 			       "{\"error\":\"model 'x' not found\"}\n\n\n");
+		} else if (strcmp(path, "/gen") == 0) {
+			/* A generate stream, one token per chunk, lines split oddly. */
+			wr(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\n"
+			       "Transfer-Encoding: chunked\r\n\r\n");
+			const char *parts[] = { "{\"response\":\"Hel\",\"done\":false}\n{\"resp",
+						"onse\":\"lo\",\"done\":false}\n",
+						"{\"response\":\"\",\"done\":true,\"done_reason\":"
+						"\"stop\",\"eval_count\":2,\"eval_duration\":10}\n" };
+			for (size_t i = 0; i < ARRAY_SIZE(parts); i++) {
+				char ch[256];
+				snprintf(ch, sizeof(ch), "%zx\r\n%s\r\n", strlen(parts[i]), parts[i]);
+				wr(fd, ch);
+				msleep(10);
+			}
+			wr(fd, "0\r\n\r\n");
+		} else if (strcmp(path, "/genbusy") == 0) {
+			const char *b = "{\"error\":\"server busy, please try again.  maximum "
+					"pending requests exceeded\"}";
+			snprintf(out, sizeof(out),
+				 "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json"
+				 "\r\nContent-Length: %zu\r\n\r\n%s", strlen(b), b);
+			wr(fd, out);
 		} else if (strcmp(path, "/close") == 0) {
 			break;
 		} else {
@@ -403,10 +431,19 @@ static void url_of(char *out, size_t n, const char *path)
 	snprintf(out, n, "http://127.0.0.1:%d%s", srv_port, path);
 }
 
+static void trace_env(void *ud, const char *msg)
+{
+	(void)ud;
+	fprintf(stderr, "# %s\n", msg);
+}
+
 static struct http_engine *engine(void)
 {
 	char err[ERR_MAX];
-	struct http_engine *e = http_engine_new(NULL, err);
+	struct http_engine_opts o = { 0 };
+	if (getenv("T_HTTP_TRACE"))
+		o.trace = trace_env;
+	struct http_engine *e = http_engine_new(&o, err);
 	assert_non_null(e);
 	return e;
 }
@@ -521,6 +558,29 @@ static void test_refused(void **state)
 	assert_int_equal(a->err, HTTP_E_REFUSED);
 	assert_string_equal(a->errmsg, "connection refused");
 	assert_int_equal(a->status, 0);
+	free(a);
+	http_engine_free(e);
+}
+
+static void test_dns_and_tls(void **state)
+{
+	(void)state;
+	struct http_engine *e = engine();
+	struct http_req r = { 0 };
+	r.url = "http://no-such-host.invalid:11434/api/ps";
+	r.connect_timeout_ns = 5000000000LL;
+	struct result *a = calloc(1, sizeof(*a));
+	run_one(e, &r, a);
+	assert_int_equal(a->err, HTTP_E_DNS);
+	assert_string_equal(a->errmsg, "cannot resolve host 'no-such-host.invalid'");
+
+	char url[128];
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d/ok", srv_port);
+	memset(a, 0, sizeof(*a));
+	r.url = url;
+	run_one(e, &r, a);
+	assert_int_equal(a->err, HTTP_E_TLS);
+	assert_non_null(strstr(a->errmsg, "TLS failure: "));
 	free(a);
 	http_engine_free(e);
 }
@@ -663,6 +723,7 @@ static void test_bad_url(void **state)
 struct chain {
 	struct http_engine *e;
 	char url[128];
+	int limit;
 	int started;
 	int finished;
 	int ok;
@@ -687,7 +748,7 @@ static void chain_done(void *ud, const struct http_response *r)
 	c->finished++;
 	if (r->err == HTTP_OK && r->status == 200)
 		c->ok++;
-	if (c->started < 20)
+	if (c->started < c->limit)
 		chain_submit(c);
 }
 
@@ -697,7 +758,7 @@ static int chain_line(void *ud, const char *line, size_t len, int64_t t)
 	(void)line;
 	(void)len;
 	(void)t;
-	if (c->started < 20)
+	if (c->started < c->limit)
 		chain_submit(c);
 	return 0;
 }
@@ -708,6 +769,7 @@ static void test_submit_from_callbacks(void **state)
 	char err[ERR_MAX];
 	struct chain c = { 0 };
 	c.e = engine();
+	c.limit = 20;
 	url_of(c.url, sizeof(c.url), "/ok");
 	char lurl[128];
 	url_of(lurl, sizeof(lurl), "/lines");
@@ -725,6 +787,25 @@ static void test_submit_from_callbacks(void **state)
 	assert_int_equal(c.finished, 20);
 	assert_int_equal(c.ok, 20);
 	free(a);
+	http_engine_free(c.e);
+}
+
+/*
+ * One request at a time, each submitted from the previous one's on_done, on a fast
+ * server: completions can happen inside curl's timeout processing and must never be
+ * left queued while the loop sleeps (a hang this test once caught).
+ */
+static void test_resubmit_chain_long(void **state)
+{
+	(void)state;
+	struct chain c = { 0 };
+	c.e = engine();
+	c.limit = 3000;
+	url_of(c.url, sizeof(c.url), "/ok");
+	chain_submit(&c);
+	assert_int_equal(http_run(c.e, mono_ns() + 20000000000LL), 0);
+	assert_int_equal(c.finished, 3000);
+	assert_int_equal(c.ok, 3000);
 	http_engine_free(c.e);
 }
 
@@ -821,6 +902,150 @@ static void test_trace(void **state)
 	http_engine_free(e);
 }
 
+/* ---- lib/ollama's sending helpers over the engine ---- */
+
+struct sres {
+	int ndone;
+	int ntok;
+	enum ollama_err err;
+	char msg[512];
+	int64_t first_token_ns;
+	int64_t eval_count;
+	char done_reason[32];
+};
+
+static int s_line(void *ud, const struct ollama_stream *s, int is_token, int64_t t)
+{
+	struct sres *r = ud;
+	(void)s;
+	(void)t;
+	r->ntok += is_token;
+	return 0;
+}
+
+static void s_done(void *ud, const struct ollama_stream *s, enum ollama_err err,
+		   const char *msg, const struct http_response *resp)
+{
+	struct sres *r = ud;
+	(void)resp;
+	r->ndone++;
+	r->err = err;
+	snprintf(r->msg, sizeof(r->msg), "%s", msg);
+	r->first_token_ns = s->first_token_ns;
+	r->eval_count = s->eval_count;
+	snprintf(r->done_reason, sizeof(r->done_reason), "%s", s->done_reason);
+}
+
+static void test_ollama_stream_submit(void **state)
+{
+	(void)state;
+	char err[ERR_MAX], base[64];
+	struct http_engine *e = engine();
+	struct buf text;
+	buf_init(&text, 0);
+	snprintf(base, sizeof(base), "http://127.0.0.1:%d/", srv_port);
+	struct ollama_stream_req r = { 0 };
+	struct sres a = { 0 }, b = { 0 }, c = { 0 };
+	r.base_url = base;
+	r.path = "/gen";
+	r.body = "{\"model\":\"m\",\"prompt\":\"hi\"}";
+	r.keep_text = &text;
+	r.on_line = s_line;
+	r.on_done = s_done;
+	r.ud = &a;
+	assert_true(ollama_stream_submit(e, &r, err) > 0);
+	r.path = "/genbusy";
+	r.keep_text = NULL;
+	r.ud = &b;
+	assert_true(ollama_stream_submit(e, &r, err) > 0);
+	r.path = "/chunktrunc";
+	r.ud = &c;
+	assert_true(ollama_stream_submit(e, &r, err) > 0);
+	assert_int_equal(http_run(e, mono_ns() + 10000000000LL), 0);
+
+	assert_int_equal(a.ndone, 1);
+	assert_int_equal(a.err, OLLAMA_OK);
+	assert_int_equal(a.ntok, 2);
+	assert_true(a.first_token_ns > 0);
+	assert_int_equal(a.eval_count, 2);
+	assert_string_equal(a.done_reason, "stop");
+	assert_string_equal(buf_str(&text), "Hello");
+
+	assert_int_equal(b.ndone, 1);
+	assert_int_equal(b.err, OLLAMA_E_BUSY);
+	assert_string_equal(b.msg, "server busy, please try again.  maximum pending requests "
+				   "exceeded");
+
+	assert_int_equal(c.ndone, 1);
+	assert_int_equal(c.err, OLLAMA_E_TRUNCATED);
+	buf_release(&text);
+	http_engine_free(e);
+}
+
+static void test_ollama_fanout(void **state)
+{
+	(void)state;
+	int port;
+	int fd = listen_any(&port);
+	close(fd);
+	char ok[64], dead[64], nf[64];
+	snprintf(ok, sizeof(ok), "http://127.0.0.1:%d", srv_port);
+	snprintf(dead, sizeof(dead), "http://127.0.0.1:%d", port);
+	snprintf(nf, sizeof(nf), "http://127.0.0.1:%d/x", srv_port);
+	const char *urls[] = { ok, dead, nf };
+	struct ollama_reply rep[3];
+	struct http_engine *e = engine();
+	assert_int_equal(ollama_fanout(e, urls, 3, "GET", "/ok", NULL, 5000000000LL, rep), 1);
+	assert_int_equal(rep[0].err, OLLAMA_OK);
+	assert_int_equal(rep[0].status, 200);
+	assert_string_equal(rep[0].body, "{\"version\":\"1\"}");
+	char v[16];
+	assert_int_equal(ollama_parse_version(rep[0].body, rep[0].len, v, sizeof(v), NULL), 0);
+	assert_string_equal(v, "1");
+	assert_true(rep[0].latency_ns > 0);
+	assert_int_equal(rep[1].err, OLLAMA_E_REFUSED);
+	assert_string_equal(rep[1].errmsg, "connection refused");
+	assert_string_equal(rep[1].body, "");
+	assert_int_equal(rep[2].err, OLLAMA_E_HTTP);
+	assert_string_equal(rep[2].errmsg, "HTTP 404: 404 page not found");
+	for (int i = 0; i < 3; i++)
+		ollama_reply_release(&rep[i]);
+	http_engine_free(e);
+}
+
+static void test_delete_with_body(void **state)
+{
+	(void)state;
+	struct http_engine *e = engine();
+	char url[128];
+	url_of(url, sizeof(url), "/echo");
+	struct http_req r = { 0 };
+	r.method = "DELETE";
+	r.url = url;
+	r.body = "{\"model\":\"m\"}";
+	struct result *a = calloc(1, sizeof(*a));
+	run_one(e, &r, a);
+	assert_non_null(strstr(a->body, "DELETE /echo HTTP/1.1\r\n"));
+	assert_non_null(strstr(a->body, "Content-Length: 13\r\n"));
+	/* HEAD: no body expected */
+	memset(a, 0, sizeof(*a));
+	url_of(url, sizeof(url), "/ok");
+	r.method = "HEAD";
+	r.body = NULL;
+	run_one(e, &r, a);
+	assert_int_equal(a->err, HTTP_OK);
+	assert_int_equal(a->status, 200);
+	assert_string_equal(a->body, "");
+	/* start_at: the recorded start is the intended time */
+	memset(a, 0, sizeof(*a));
+	r.method = NULL;
+	r.start_at = mono_ns() - 1000000000LL;
+	run_one(e, &r, a);
+	assert_true(a->t.sent - a->t.start >= 1000000000LL);
+	free(a);
+	http_engine_free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -835,6 +1060,7 @@ int main(void)
 		cmocka_unit_test(test_post_headers),
 		cmocka_unit_test(test_line_mode),
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_dns_and_tls),
 		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_too_big),
@@ -842,9 +1068,13 @@ int main(void)
 		cmocka_unit_test(test_cancel),
 		cmocka_unit_test(test_bad_url),
 		cmocka_unit_test(test_submit_from_callbacks),
+		cmocka_unit_test(test_resubmit_chain_long),
 		cmocka_unit_test(test_many_parallel),
 		cmocka_unit_test(test_wakeup_and_extra_fd),
 		cmocka_unit_test(test_trace),
+		cmocka_unit_test(test_ollama_stream_submit),
+		cmocka_unit_test(test_ollama_fanout),
+		cmocka_unit_test(test_delete_with_body),
 	};
 	return cmocka_run_group_tests(tests, setup_server, NULL);
 }

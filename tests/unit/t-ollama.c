@@ -351,6 +351,43 @@ static void test_chunk_native(void **state)
 	ollama_chunk_release(&c);
 }
 
+/* The final chunk's "context" array is skipped for speed; results must not change. */
+static void test_chunk_context(void **state)
+{
+	(void)state;
+	struct ollama_chunk c;
+	char err[ERR_MAX];
+	struct buf b;
+	ollama_chunk_init(&c);
+	buf_init(&b, 0);
+	buf_adds(&b, "{\"model\":\"m\",\"response\":\"x\\\"context\\\":[1]\",\"done\":true,"
+		     "\"done_reason\":\"stop\",\"context\":[");
+	for (int i = 0; i < 3000; i++)
+		buf_addf(&b, "%s%d", i ? ", " : "", 128000 + i);
+	buf_adds(&b, "],\"total_duration\":5,\"eval_count\":237}");
+	assert_int_equal(ollama_chunk_parse(&c, OLLAMA_WIRE_NATIVE, b.data, b.len, err), 0);
+	assert_true(c.done);
+	assert_string_equal(c.text, "x\"context\":[1]");
+	assert_int_equal(c.eval_count, 237);
+	assert_int_equal(c.total_duration, 5);
+	/* Something odd inside the array: parsed as it is, still valid. */
+	buf_reset(&b);
+	buf_adds(&b, "{\"done\":true,\"context\":[1,2,{\"a\":1}],\"eval_count\":3,\"pad\":\"");
+	for (int i = 0; i < 600; i++)
+		buf_adds(&b, "p");
+	buf_adds(&b, "\"}");
+	assert_int_equal(ollama_chunk_parse(&c, OLLAMA_WIRE_NATIVE, b.data, b.len, err), 0);
+	assert_int_equal(c.eval_count, 3);
+	/* A broken line still reports malformed JSON. */
+	buf_reset(&b);
+	buf_adds(&b, "{\"done\":true,\"context\":[1,2,3],\"eval_count\":");
+	for (int i = 0; i < 600; i++)
+		buf_adds(&b, " ");
+	assert_int_equal(ollama_chunk_parse(&c, OLLAMA_WIRE_NATIVE, b.data, b.len, err), -1);
+	buf_release(&b);
+	ollama_chunk_release(&c);
+}
+
 static void test_chunk_openai(void **state)
 {
 	(void)state;
@@ -825,6 +862,7 @@ int main(void)
 		cmocka_unit_test(test_show),
 		cmocka_unit_test(test_pull),
 		cmocka_unit_test(test_chunk_native),
+		cmocka_unit_test(test_chunk_context),
 		cmocka_unit_test(test_chunk_openai),
 		cmocka_unit_test(test_stream_native),
 		cmocka_unit_test(test_stream_openai),
