@@ -82,8 +82,12 @@ demo: deps-auto
 	@$(MAKE) --no-print-directory all
 	@sh tests/demo.sh ./$(BUILD)/obridge
 
+# Benchmarks, not tests: each script prints its figures and ratios against wrk and hey.
+BENCH_SCRIPTS = tests/bench-self.sh tests/bench-engine.sh tests/bench-top.sh
 bench-self: all
-	@sh tests/bench-self.sh ./$(BUILD)/obridge
+	@for s in $(BENCH_SCRIPTS); do \
+		if [ -f "$$s" ]; then echo "==> $$s"; sh "$$s" ./$(BUILD)/obridge || exit 1; fi; \
+	done
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5

@@ -80,6 +80,15 @@ static const struct comp_opt comp_opts[] = {
 	FLAG("ps", "json", 0, "print JSON"),
 	FLAG("ps", "help", 'h', "show this help"),
 
+	OPT("top", "delay", 'd', CK_TEXT, "refresh interval"),
+	FLAG("top", "once", 0, "print one snapshot and exit"),
+	OPT("top", "iterations", 'n', CK_TEXT, "print N snapshots and exit"),
+	FLAG("top", "json", 0, "JSON snapshots"),
+	CHOICE("top", "level", 'l', "1 2", "1 reachable, 2 models resident"),
+	OPT("top", "timeout", 0, CK_TEXT, "how long one poll waits for an instance"),
+	FLAG("top", "no-color", 0, "no colour"),
+	FLAG("top", "help", 'h', "show this help"),
+
 	CHOICE("health", "level", 'l', "1 2 3", "1 reachable, 2 models resident, 3 generate"),
 	OPT("health", "warning", 'w', CK_TEXT, "warning range for the probe latency"),
 	OPT("health", "critical", 'c', CK_TEXT, "critical range for the probe latency"),

@@ -44,6 +44,8 @@ static const char *const usage[] = {
 	"      --pull-time D      time a pull of 2 GB takes (2s)",
 	"      --jitter PCT       random +/- PCT% on every delay (0)",
 	"      --seed S           seed of the random choices (1)",
+	"      --vram SIZE        GPU memory per instance (e.g. 2G): a bigger model shows",
+	"                         size_vram < size in /api/ps (default: everything on GPU)",
 	"      --version V        version reported by /api/version (0.33.0)",
 	"      --fault SPEC       inject a fault, repeatable: [INSTANCE:]KIND[=ARG][@FRACTION]",
 	"      --instance NAME:key=value,...  per-instance settings (keys: the long options",
@@ -69,7 +71,13 @@ static const char *const usage[] = {
 };
 
 enum {
-	OPT_PORT = 256, OPT_HOST, OPT_MODELS, OPT_FLEET_OUT, OPT_CONFIG, OPT_INSTANCE, OPT_FAULT,
+	OPT_PORT = 256,
+	OPT_HOST,
+	OPT_MODELS,
+	OPT_FLEET_OUT,
+	OPT_CONFIG,
+	OPT_INSTANCE,
+	OPT_FAULT,
 	OPT_SETTING,
 };
 
@@ -221,6 +229,7 @@ int cmd_sim(int argc, char **argv, struct ctx *ctx)
 		{ "num-ctx", required_argument, NULL, OPT_SETTING },
 		{ "pull-time", required_argument, NULL, OPT_SETTING },
 		{ "digest", required_argument, NULL, OPT_SETTING },
+		{ "vram", required_argument, NULL, OPT_SETTING },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -242,7 +251,8 @@ int cmd_sim(int argc, char **argv, struct ctx *ctx)
 		case 'n':
 			v = strtol(optarg, &end, 10);
 			if (*end || end == optarg || v < 1 || v > 1000) {
-				rc = cmd_usage_error("sim", "invalid number of instances '%s'", optarg);
+				rc = cmd_usage_error("sim", "invalid number of instances '%s'",
+						     optarg);
 				goto out;
 			}
 			cfg.n = (int)v;
@@ -312,10 +322,12 @@ int cmd_sim(int argc, char **argv, struct ctx *ctx)
 			goto out;
 		}
 		char *endp;
-		long k = strncmp(cfg.ov[i].instance, "gpu-", 4) ? 0
-			 : strtol(cfg.ov[i].instance + 4, &endp, 10);
+		long k = strncmp(cfg.ov[i].instance, "gpu-", 4)
+				 ? 0
+				 : strtol(cfg.ov[i].instance + 4, &endp, 10);
 		if (k < 1 || k > cfg.n) {
-			rc = cmd_usage_error("sim", "no instance '%s' (instances are gpu-1 ... gpu-%d)",
+			rc = cmd_usage_error("sim",
+					     "no instance '%s' (instances are gpu-1 ... gpu-%d)",
 					     cfg.ov[i].instance, cfg.n);
 			goto out;
 		}

@@ -124,6 +124,7 @@ struct simreq {
 	int suspended;
 	int cancelled;
 	int64_t t_entry;       /* mono */
+	char *host;            /* Host header */
 	struct buf body;
 	/* parsed request */
 	char *model_req;       /* as sent */
@@ -134,6 +135,8 @@ struct simreq {
 	int num_ctx;
 	int num_predict;
 	int raw;
+	int think;             /* the first third of the tokens are thinking */
+	char *thinking;        /* joined thinking text for stream:false */
 	int include_usage;
 	int preload;           /* empty prompt/messages/input */
 	int unload;
@@ -237,7 +240,7 @@ struct sim {
 	void *log_arg;
 	int64_t start_wall;
 	int chatcmpl_seq;
-	int run_all;           /* run every daemon on this turn */
+	int loopback;          /* listening on loopback: check Host like Ollama */
 	char err[512];
 };
 

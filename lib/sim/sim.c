@@ -264,6 +264,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 		r->conn = conn;
 		r->t_entry = mono_ns();
 		r->timer.idx = SIZE_MAX;
+		const char *hh = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host");
+		r->host = hh ? xstrdup(hh) : NULL;
 		buf_init(&r->body, 64 << 20);
 		buf_init(&r->reply, 0);
 		buf_init(&r->out, 0);
@@ -325,6 +327,8 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	free(r->model_req);
 	free(r->location);
 	free(r->pull_name);
+	free(r->host);
+	free(r->thinking);
 	free(r);
 }
 
@@ -342,7 +346,8 @@ static void conn_notify(void *cls, struct MHD_Connection *conn, void **socket_co
 			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 		if (ci) {
 			sc->fd = ci->connect_fd;
-			struct epoll_event ev = { .events = EPOLLRDHUP | EPOLLET, .data.ptr = &sc->ev };
+			struct epoll_event ev = { .events = EPOLLRDHUP | EPOLLET,
+						  .data.ptr = &sc->ev };
 			if (epoll_ctl(in->sim->epfd, EPOLL_CTL_ADD, sc->fd, &ev) < 0)
 				sc->fd = -1;
 		}
@@ -364,7 +369,8 @@ static void conn_notify(void *cls, struct MHD_Connection *conn, void **socket_co
 
 static int resolve(const char *host, int port, struct sockaddr_storage *ss, char *err)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+	struct addrinfo hints = { .ai_family = AF_UNSPEC,
+				  .ai_socktype = SOCK_STREAM,
 				  .ai_flags = AI_NUMERICSERV | AI_PASSIVE };
 	struct addrinfo *res = NULL;
 	char ps[16];
@@ -392,6 +398,7 @@ static int inst_listen(struct siminst *in, char *err)
 	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	/* clang-format off */
 	in->d = MHD_start_daemon(flags, (uint16_t)in->port, NULL, NULL, handler, in,
 				 MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				 MHD_OPTION_NOTIFY_COMPLETED, completed, in,
@@ -399,9 +406,9 @@ static int inst_listen(struct siminst *in, char *err)
 				 MHD_OPTION_CONNECTION_LIMIT, limit,
 				 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)0,
 				 MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)4096,
-				 MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
 				 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
 				 MHD_OPTION_END);
+	/* clang-format on */
 	if (!in->d)
 		return seterr(err, "cannot listen on %s:%d (port in use?)", s->host, in->port);
 	const union MHD_DaemonInfo *di = MHD_get_daemon_info(in->d, MHD_DAEMON_INFO_EPOLL_FD);
@@ -426,8 +433,23 @@ static void inst_down(struct siminst *in)
 {
 	if (!in->d)
 		return;
+	/* libmicrohttpd refuses to stop with suspended connections: wake them as cancelled
+	 * and let it close them first. */
+	for (int k = 0; k < 50; k++) {
+		int left = 0;
+		for (struct simreq *r = in->all; r; r = r->allnext) {
+			if (r->suspended) {
+				r->cancelled = 1;
+				simreq_wake(r);
+			}
+			left += r->cancelled;
+		}
+		if (!left)
+			break;
+		MHD_run(in->d);
+	}
 	epoll_ctl(in->sim->epfd, EPOLL_CTL_DEL, in->dfd, NULL);
-	/* Closes every connection; their requests end through completed(). */
+	/* Closes every other connection; their requests end through completed(). */
 	MHD_stop_daemon(in->d);
 	in->d = NULL;
 	in->dfd = -1;
@@ -493,6 +515,8 @@ struct sim *sim_start(const struct sim_config *cfg, char *err)
 	s->log = cfg->log;
 	s->log_arg = cfg->log_arg;
 	s->start_wall = wall_ns();
+	s->loopback = !strncmp(cfg->host, "127.", 4) || !strcmp(cfg->host, "::1") ||
+		      !strcmp(cfg->host, "localhost");
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	s->ninst = (size_t)cfg->n;
 	s->inst = xcalloc(s->ninst, sizeof(*s->inst));
@@ -518,8 +542,8 @@ struct sim *sim_start(const struct sim_config *cfg, char *err)
 			if (!strcmp(s->inst[i].name, o->instance))
 				in = &s->inst[i];
 		if (!in) {
-			seterr(err, "no instance '%s' (instances are gpu-1 ... gpu-%d)", o->instance,
-			       cfg->n);
+			seterr(err, "no instance '%s' (instances are gpu-1 ... gpu-%d)",
+			       o->instance, cfg->n);
 			goto fail;
 		}
 		char e2[ERR_MAX];

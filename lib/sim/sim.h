@@ -19,9 +19,9 @@
  *   eval             = one token every tok_interval; the final chunk one interval after the last
  * The final chunk reports the measured (not nominal) durations.
  *
- * Prompt tokens (sim_prompt_tokens): ceil(bytes / 4) of each text, plus a template overhead
+ * Prompt tokens (sim_text_tokens and simapi.c): ceil(bytes / 4) of each text, plus a template overhead
  * of 4 tokens per chat message (system and prompt count as messages for generate) plus 3
- * for the assistant header; at least 1.
+ * for the assistant header. Embeddings count ceil(bytes / 4) + 2 per input.
  *
  * Fault specs (--fault, "fault" key, POST /_sim/fault):
  *   KIND[=ARG][@FRACTION]      KIND is one of
@@ -38,6 +38,10 @@
  *     none|clear  remove every fault
  *   FRACTION (0..1, default 1) applies the fault to that share of requests (seeded RNG).
  *   Several faults may be active on an instance; setting a kind again replaces it.
+ *   500 comes when the first token would be due (after any load and slot wait). With
+ *   "stream":false, malformed cuts the JSON body in half, error answers 500 {"error"} and
+ *   truncate sends half the body and closes. The OpenAI layer ends an errored SSE stream
+ *   without a finish chunk or [DONE]. "mid-error" is accepted for "error".
  *
  * Control endpoints, answered by every instance (also when the target instance is down):
  *   POST /_sim/fault  {"instance":"gpu-2","fault":"down"}   instance defaults to the
@@ -59,10 +63,17 @@
  *      "max_waiting_load":N,                  highest waiting_load seen
  *      "loads":N,"unloads":N,"rejected":N,   totals (rejected = 503 queue full)
  *      "tokens":N,                            tokens sent
- *      "models":[{"name":"llama3.2:latest","loaded":true,"state":"ready|loading|unloading|none",
+ *      "models":[{"name":"llama3.2:latest","installed":true,"loaded":true,
+ *                 "state":"ready|loading|unloading|none",
  *                 "active":N,"max_concurrent":N,"requests":N,"loads":N,"unloads":N,
  *                 "num_ctx":N}]}]}
  *
+ * Every response carries "X-Sim-Instance: NAME". Bound to loopback, requests whose Host is not
+ * an IP, localhost, the host name or *.localhost|*.local|*.internal get 403 (as Ollama).
+ * Models with the "thinking" capability (deepseek-r1:7b in the catalogue) think by default:
+ * the first third of their tokens arrive as "thinking" (think:false turns it off).
+ * Lines that are due at the same moment (tok-interval 0, or a loop running late) are sent
+ * in one write (up to 64 lines); otherwise every token is its own HTTP chunk.
  * Every response carries "X-Sim-Instance: NAME".
  */
 
@@ -104,6 +115,7 @@ struct sim_settings {
 	int64_t pull_ns;   /* time a full pull of a 2 GB model takes */
 	double prefill_rate;
 	double jitter_pct;
+	uint64_t vram;     /* bytes of GPU memory per instance; 0 = everything fits */
 	uint64_t seed;
 	struct sim_fault faults[SIM_FAULT__N];
 };
@@ -138,7 +150,7 @@ void sim_settings_copy(struct sim_settings *dst, const struct sim_settings *src)
 /*
  * Set one key (the long option names: models, num-parallel, max-queue, max-loaded,
  * keep-alive, load-time, unload-time, ttft, tok-interval, prefill-rate, tokens, jitter,
- * seed, fault, version, registry, digest, num-ctx, pull-time) from its text value.
+ * seed, fault, version, registry, digest, num-ctx, pull-time, vram) from its text value.
  */
 int sim_settings_set(struct sim_settings *s, const char *key, const char *value, char *err);
 

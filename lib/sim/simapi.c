@@ -4,12 +4,14 @@
 #include "sim-internal.h"
 
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../util/units.h"
 #include "../util/util.h"
@@ -28,9 +30,32 @@ enum {
 };
 
 enum path_id {
-	P_ROOT, P_VERSION, P_TAGS, P_PS, P_STATUS, P_SHOW, P_PULL, P_PUSH, P_CREATE, P_COPY,
-	P_DELETE, P_GENERATE, P_CHAT, P_EMBED, P_EMBEDDINGS, P_V1CHAT, P_V1COMPL, P_V1EMBED,
-	P_V1MODELS, P_V1MODEL, P_BLOBS, P_SIMFAULT, P_SIMSTATS, P_SIMRESET, P_OTHER, P__N
+	P_ROOT,
+	P_VERSION,
+	P_TAGS,
+	P_PS,
+	P_STATUS,
+	P_SHOW,
+	P_PULL,
+	P_PUSH,
+	P_CREATE,
+	P_COPY,
+	P_DELETE,
+	P_GENERATE,
+	P_CHAT,
+	P_EMBED,
+	P_EMBEDDINGS,
+	P_V1CHAT,
+	P_V1COMPL,
+	P_V1EMBED,
+	P_V1MODELS,
+	P_V1MODEL,
+	P_BLOBS,
+	P_SIMFAULT,
+	P_SIMSTATS,
+	P_SIMRESET,
+	P_OTHER,
+	P__N
 };
 
 static const struct route {
@@ -66,7 +91,9 @@ static const struct route {
 };
 
 static const char *const pull_status_text[] = {
-	"verifying sha256 digest", "writing manifest", "success",
+	"verifying sha256 digest",
+	"writing manifest",
+	"success",
 };
 
 static unsigned method_bit(const char *m)
@@ -168,7 +195,7 @@ static void reply_error(struct simreq *r, int status, const char *msg)
 {
 	buf_reset(&r->reply);
 	if (r->v1) {
-		const char *type = status == 400 ? "invalid_request_error"
+		const char *type = status == 400   ? "invalid_request_error"
 				   : status == 404 ? "not_found_error"
 						   : "api_error";
 		buf_adds(&r->reply, "{\"error\":{\"message\":");
@@ -233,13 +260,16 @@ static cJSON *parse_body(struct simreq *r)
 		if (!c)
 			reply_error(r, 400, "unexpected EOF");
 		else
-			reply_errorf(r, 400, "invalid character '%c' looking for beginning of value",
+			reply_errorf(r, 400,
+				     "invalid character '%c' looking for beginning of value",
 				     c >= 32 && c < 127 ? c : '?');
 		return NULL;
 	}
 	if (!cJSON_IsObject(j)) {
 		reply_errorf(r, 400, "json: cannot unmarshal %s into Go value of type %s",
-			     cJSON_IsArray(j) ? "array" : cJSON_IsString(j) ? "string" : "number",
+			     cJSON_IsArray(j)    ? "array"
+			     : cJSON_IsString(j) ? "string"
+						 : "number",
 			     "api.GenerateRequest");
 		cJSON_Delete(j);
 		return NULL;
@@ -268,7 +298,8 @@ static int get_str(struct simreq *r, cJSON *j, const char *key, const char *st, 
 	if (!v || cJSON_IsNull(v))
 		return 0;
 	if (!cJSON_IsString(v)) {
-		reply_errorf(r, 400, "json: cannot unmarshal %s into Go struct field %s.%s of type string",
+		reply_errorf(r, 400,
+			     "json: cannot unmarshal %s into Go struct field %s.%s of type string",
 			     go_type(v), st, key);
 		return -1;
 	}
@@ -282,7 +313,8 @@ static int get_bool(struct simreq *r, cJSON *j, const char *key, const char *st,
 	if (!v || cJSON_IsNull(v))
 		return 0;
 	if (!cJSON_IsBool(v)) {
-		reply_errorf(r, 400, "json: cannot unmarshal %s into Go struct field %s.%s of type bool",
+		reply_errorf(r, 400,
+			     "json: cannot unmarshal %s into Go struct field %s.%s of type bool",
 			     go_type(v), st, key);
 		return -1;
 	}
@@ -304,20 +336,22 @@ static int parse_keep_alive(struct simreq *r, cJSON *j)
 	if (cJSON_IsString(v)) {
 		char err[ERR_MAX];
 		int64_t ns;
-		if (units_parse_duration(v->valuestring, &ns, UNITS_NEG_FOREVER | UNITS_REQUIRE_UNIT,
-					 err) < 0) {
+		if (units_parse_duration(v->valuestring, &ns,
+					 UNITS_NEG_FOREVER | UNITS_REQUIRE_UNIT, err) < 0) {
 			if (strspn(v->valuestring, "-+0123456789.") == strlen(v->valuestring))
 				reply_errorf(r, 400, "time: missing unit in duration \"%s\"",
 					     v->valuestring);
 			else
-				reply_errorf(r, 400, "time: invalid duration \"%s\"", v->valuestring);
+				reply_errorf(r, 400, "time: invalid duration \"%s\"",
+					     v->valuestring);
 			return -1;
 		}
 		r->has_keep_alive = 1;
 		r->keep_alive = ns;
 		return 0;
 	}
-	reply_errorf(r, 400, "json: cannot unmarshal %s into Go struct field .keep_alive of type string",
+	reply_errorf(r, 400,
+		     "json: cannot unmarshal %s into Go struct field .keep_alive of type string",
 		     go_type(v));
 	return -1;
 }
@@ -335,19 +369,24 @@ static int parse_options(struct simreq *r, cJSON *j)
 				reply_errorf(r, 500, "option \"num_ctx\" must be of type integer");
 				return -1;
 			}
-			r->num_ctx = v->valuedouble < 1 ? 1 : v->valuedouble > 1e8 ? 100000000 : (int)v->valuedouble;
+			r->num_ctx = v->valuedouble < 1     ? 1
+				     : v->valuedouble > 1e8 ? 100000000
+							    : (int)v->valuedouble;
 		}
 		v = cJSON_GetObjectItemCaseSensitive(o, "num_predict");
 		if (v && !cJSON_IsNull(v)) {
 			if (!cJSON_IsNumber(v)) {
-				reply_errorf(r, 500, "option \"num_predict\" must be of type integer");
+				reply_errorf(r, 500,
+					     "option \"num_predict\" must be of type integer");
 				return -1;
 			}
 			r->num_predict = (int)fmax(-2, fmin(v->valuedouble, 1e9));
 		}
 	} else if (o && !cJSON_IsNull(o)) {
-		reply_errorf(r, 400, "json: cannot unmarshal %s into Go struct field .options of type map[string]interface {}",
-			     go_type(o));
+		reply_errorf(
+			r, 400,
+			"json: cannot unmarshal %s into Go struct field .options of type map[string]interface {}",
+			go_type(o));
 		return -1;
 	}
 	return 0;
@@ -358,6 +397,28 @@ static int valid_name(const char *s)
 	char *c = simmodel_canonical(s);
 	free(c);
 	return c != NULL;
+}
+
+/* think: 1 when asked for (true or a level), 0 when false, -1 when left out (models that
+ * can think do so by default). */
+static int think_flag(const cJSON *th)
+{
+	if (!th || cJSON_IsNull(th))
+		return -1;
+	if (cJSON_IsFalse(th))
+		return 0;
+	return cJSON_IsTrue(th) || cJSON_IsString(th) ? 1 : -1;
+}
+
+/* top_logprobs must lie in 0..20. */
+static int top_logprobs_bad(struct simreq *r, cJSON *j)
+{
+	cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "top_logprobs");
+	if (v && cJSON_IsNumber(v) && (v->valuedouble < 0 || v->valuedouble > 20)) {
+		reply_error(r, 400, "top_logprobs must be between 0 and 20");
+		return 1;
+	}
+	return 0;
 }
 
 static void hash_text(struct simreq *r, const char *s)
@@ -400,7 +461,8 @@ static void submit(struct simreq *r, const char *name, int gen)
 	}
 	if (gen && r->m->cat.embed_only) {
 		reply_errorf(r, 400, "\"%s\" does not support %s", name,
-			     r->kind == REQ_GENERATE || r->kind == REQ_V1COMPL ? "generate" : "chat");
+			     r->kind == REQ_GENERATE || r->kind == REQ_V1COMPL ? "generate"
+									       : "chat");
 		return;
 	}
 	if (r->num_ctx > r->m->cat.ctx_train)
@@ -414,7 +476,8 @@ static void submit(struct simreq *r, const char *name, int gen)
 		buf_add_json_str(&r->reply, r->model_req);
 		buf_addf(&r->reply, ",\"created_at\":\"%s\",", ts);
 		if (r->kind == REQ_CHAT)
-			buf_adds(&r->reply, "\"message\":{\"role\":\"assistant\",\"content\":\"\"}");
+			buf_adds(&r->reply,
+				 "\"message\":{\"role\":\"assistant\",\"content\":\"\"}");
 		else
 			buf_adds(&r->reply, "\"response\":\"\"");
 		buf_adds(&r->reply, ",\"done\":true,\"done_reason\":\"unload\"}");
@@ -422,7 +485,8 @@ static void submit(struct simreq *r, const char *name, int gen)
 		return;
 	}
 	if (roll(in, SIM_FAULT_503)) {
-		reply_error(r, 503, "server busy, please try again.  maximum pending requests exceeded");
+		reply_error(r, 503,
+			    "server busy, please try again.  maximum pending requests exceeded");
 		return;
 	}
 	roll_faults(r);
@@ -435,12 +499,27 @@ static void parse_generate(struct simreq *r, cJSON *j)
 	const char *model, *prompt, *system;
 	int think = 0;
 	r->stream = 1;
-	if (get_str(r, j, "model", "GenerateRequest", &model) || get_str(r, j, "prompt", "GenerateRequest", &prompt) ||
-	    get_str(r, j, "system", "GenerateRequest", &system) || get_bool(r, j, "stream", "GenerateRequest", &r->stream) ||
-	    get_bool(r, j, "raw", "GenerateRequest", &r->raw) || parse_keep_alive(r, j) || parse_options(r, j))
+	if (get_str(r, j, "model", "GenerateRequest", &model) ||
+	    get_str(r, j, "prompt", "GenerateRequest", &prompt) ||
+	    get_str(r, j, "system", "GenerateRequest", &system) ||
+	    get_bool(r, j, "stream", "GenerateRequest", &r->stream) ||
+	    get_bool(r, j, "raw", "GenerateRequest", &r->raw) || parse_keep_alive(r, j) ||
+	    parse_options(r, j))
 		return;
 	cJSON *th = cJSON_GetObjectItemCaseSensitive(j, "think");
-	think = th && (cJSON_IsTrue(th) || cJSON_IsString(th));
+	think = think_flag(th);
+	if (top_logprobs_bad(r, j))
+		return;
+	if (r->raw) {
+		const char *tpl = NULL;
+		cJSON *ctxa = cJSON_GetObjectItemCaseSensitive(j, "context");
+		if (get_str(r, j, "template", "GenerateRequest", &tpl))
+			return;
+		if ((tpl && *tpl) || (system && *system) || cJSON_GetArraySize(ctxa) > 0) {
+			reply_error(r, 400, "raw mode does not support template, system, or context");
+			return;
+		}
+	}
 	r->model_req = xstrdup(model ? model : "");
 	if (!model || !*model) {
 		reply_errorf(r, 404, "model '%s' not found", r->model_req);
@@ -451,10 +530,11 @@ static void parse_generate(struct simreq *r, cJSON *j)
 		return;
 	}
 	struct simmodel *m = simmodel_find(r->in, model, 1);
-	if (m && think && !strstr(m->cat.caps, "thinking")) {
+	if (m && think == 1 && !strstr(m->cat.caps, "thinking")) {
 		reply_errorf(r, 400, "\"%s\" does not support thinking", model);
 		return;
 	}
+	r->think = m && think != 0 && strstr(m->cat.caps, "thinking") != NULL;
 	r->preload = !prompt || !*prompt;
 	r->unload = r->preload && r->has_keep_alive && r->keep_alive == 0;
 	r->prompt_tokens = sim_text_tokens(prompt) + 4 + 3;
@@ -470,8 +550,11 @@ static void parse_chat(struct simreq *r, cJSON *j)
 {
 	const char *model;
 	r->stream = 1;
-	if (get_str(r, j, "model", "ChatRequest", &model) || get_bool(r, j, "stream", "ChatRequest", &r->stream) ||
-	    parse_keep_alive(r, j) || parse_options(r, j))
+	if (get_str(r, j, "model", "ChatRequest", &model) ||
+	    get_bool(r, j, "stream", "ChatRequest", &r->stream) || parse_keep_alive(r, j) ||
+	    parse_options(r, j))
+		return;
+	if (top_logprobs_bad(r, j))
 		return;
 	if (!model || !*model) {
 		reply_error(r, 400, "model is required");
@@ -482,10 +565,19 @@ static void parse_chat(struct simreq *r, cJSON *j)
 		reply_error(r, 400, "invalid model name");
 		return;
 	}
+	int think = think_flag(cJSON_GetObjectItemCaseSensitive(j, "think"));
+	struct simmodel *tm = simmodel_find(r->in, model, 1);
+	if (tm && think == 1 && !strstr(tm->cat.caps, "thinking")) {
+		reply_errorf(r, 400, "\"%s\" does not support thinking", model);
+		return;
+	}
+	r->think = tm && think != 0 && strstr(tm->cat.caps, "thinking") != NULL;
 	cJSON *msgs = cJSON_GetObjectItemCaseSensitive(j, "messages");
 	if (msgs && !cJSON_IsNull(msgs) && !cJSON_IsArray(msgs)) {
-		reply_errorf(r, 400, "json: cannot unmarshal %s into Go struct field ChatRequest.messages of type []api.Message",
-			     go_type(msgs));
+		reply_errorf(
+			r, 400,
+			"json: cannot unmarshal %s into Go struct field ChatRequest.messages of type []api.Message",
+			go_type(msgs));
 		return;
 	}
 	int n = msgs ? cJSON_GetArraySize(msgs) : 0;
@@ -493,7 +585,8 @@ static void parse_chat(struct simreq *r, cJSON *j)
 	r->unload = r->preload && r->has_keep_alive && r->keep_alive == 0;
 	r->prompt_tokens = 3;
 	cJSON *msg;
-	cJSON_ArrayForEach(msg, msgs) {
+	cJSON_ArrayForEach(msg, msgs)
+	{
 		cJSON *c = cJSON_GetObjectItemCaseSensitive(msg, "content");
 		const char *s = cJSON_IsString(c) ? c->valuestring : "";
 		r->prompt_tokens += sim_text_tokens(s) + 4;
@@ -518,7 +611,8 @@ static void parse_v1(struct simreq *r, cJSON *j)
 	r->model_req = xstrdup(model);
 	cJSON *so = cJSON_GetObjectItemCaseSensitive(j, "stream_options");
 	if (so && cJSON_IsObject(so))
-		r->include_usage = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(so, "include_usage"));
+		r->include_usage =
+			cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(so, "include_usage"));
 	r->num_ctx = r->in->st.num_ctx;
 	r->num_predict = -1;
 	cJSON *mt = cJSON_GetObjectItemCaseSensitive(j, "max_tokens");
@@ -534,7 +628,8 @@ static void parse_v1(struct simreq *r, cJSON *j)
 		}
 		r->prompt_tokens = 3;
 		cJSON *msg;
-		cJSON_ArrayForEach(msg, msgs) {
+		cJSON_ArrayForEach(msg, msgs)
+		{
 			cJSON *c = cJSON_GetObjectItemCaseSensitive(msg, "content");
 			const char *s = cJSON_IsString(c) ? c->valuestring : "";
 			r->prompt_tokens += sim_text_tokens(s) + 4;
@@ -585,7 +680,8 @@ static void parse_embed(struct simreq *r, cJSON *j)
 		}
 	} else if (cJSON_IsArray(in)) {
 		cJSON *it;
-		cJSON_ArrayForEach(it, in) {
+		cJSON_ArrayForEach(it, in)
+		{
 			if (!cJSON_IsString(it)) {
 				reply_error(r, 400, "invalid input type");
 				return;
@@ -664,9 +760,12 @@ static void do_tags(struct simreq *r)
 	for (size_t i = 0; i < n; i++) {
 		char ts[64];
 		time_rfc3339nano(v[i]->modified_ns, 0, ts, sizeof(ts));
-		buf_addf(&b, "%s{\"name\":\"%s\",\"model\":\"%s\",\"modified_at\":\"%s\",\"size\":%" PRIu64
-			 ",\"digest\":\"%s\",\"details\":", i ? "," : "", v[i]->name, v[i]->name, ts,
-			 v[i]->cat.file_size, v[i]->digest);
+		buf_addf(
+			&b,
+			"%s{\"name\":\"%s\",\"model\":\"%s\",\"modified_at\":\"%s\",\"size\":%" PRIu64
+			",\"digest\":\"%s\",\"details\":",
+			i ? "," : "", v[i]->name, v[i]->name, ts, v[i]->cat.file_size,
+			v[i]->digest);
 		simmodel_details(&b, v[i], 1);
 		buf_adds(&b, ",\"capabilities\":");
 		caps_json(&b, v[i]->cat.caps);
@@ -679,7 +778,8 @@ static void do_tags(struct simreq *r)
 
 static int cmp_expires(const void *a, const void *b)
 {
-	const struct simrunner *x = *(struct simrunner *const *)a, *y = *(struct simrunner *const *)b;
+	const struct simrunner *x = *(struct simrunner *const *)a,
+			       *y = *(struct simrunner *const *)b;
 	if (x->expires_forever != y->expires_forever)
 		return x->expires_forever ? -1 : 1;
 	return x->expires_wall < y->expires_wall ? 1 : x->expires_wall > y->expires_wall ? -1 : 0;
@@ -709,11 +809,15 @@ static void do_ps(struct simreq *r)
 		char ts[64];
 		fmt_expires(x, ts, sizeof(ts));
 		uint64_t size = simmodel_loaded_size(x->m, x->num_ctx, x->parallel);
-		buf_addf(&b, "%s{\"name\":\"%s\",\"model\":\"%s\",\"size\":%" PRIu64 ",\"digest\":\"%s\",\"details\":",
+		uint64_t vram = in->st.vram && in->st.vram < size ? in->st.vram : size;
+		buf_addf(&b,
+			 "%s{\"name\":\"%s\",\"model\":\"%s\",\"size\":%" PRIu64
+			 ",\"digest\":\"%s\",\"details\":",
 			 i ? "," : "", x->m->name, x->m->name, size, x->m->digest);
 		simmodel_details(&b, x->m, 0);
-		buf_addf(&b, ",\"expires_at\":\"%s\",\"size_vram\":%" PRIu64 ",\"context_length\":%d}", ts,
-			 size, x->num_ctx);
+		buf_addf(&b,
+			 ",\"expires_at\":\"%s\",\"size_vram\":%" PRIu64 ",\"context_length\":%d}",
+			 ts, vram, x->num_ctx);
 	}
 	buf_adds(&b, "]}");
 	free(v);
@@ -744,14 +848,16 @@ static void do_show(struct simreq *r, cJSON *j)
 	char ts[64];
 	time_rfc3339nano(m->modified_ns, 0, ts, sizeof(ts));
 	buf_addf(&b, "{\"license\":\"Simulated model licence.\",\"modelfile\":");
-	char *mf = xasprintf("# Modelfile generated by \"ollama show\"\nFROM %s\nTEMPLATE \"{{ .Prompt }}\"\n",
-			     m->name);
+	char *mf = xasprintf(
+		"# Modelfile generated by \"ollama show\"\nFROM %s\nTEMPLATE \"{{ .Prompt }}\"\n",
+		m->name);
 	buf_add_json_str(&b, mf);
 	free(mf);
 	buf_adds(&b, ",\"parameters\":\"stop                           \\\"<|eot_id|>\\\"\","
-		 "\"template\":\"{{ .Prompt }}\",\"details\":");
+		     "\"template\":\"{{ .Prompt }}\",\"details\":");
 	simmodel_details(&b, m, 0);
-	buf_addf(&b, ",\"model_info\":{\"general.architecture\":\"%s\",\"general.file_type\":15,"
+	buf_addf(&b,
+		 ",\"model_info\":{\"general.architecture\":\"%s\",\"general.file_type\":15,"
 		 "\"general.parameter_count\":%" PRIu64 ",\"general.quantization_version\":2,"
 		 "\"%s.context_length\":%d,\"%s.embedding_length\":%d,"
 		 "\"tokenizer.ggml.model\":\"gpt2\",\"tokenizer.ggml.tokens\":null},"
@@ -784,7 +890,8 @@ static void do_delete(struct simreq *r, cJSON *j)
 static void do_copy(struct simreq *r, cJSON *j)
 {
 	const char *src, *dst;
-	if (get_str(r, j, "source", "CopyRequest", &src) || get_str(r, j, "destination", "CopyRequest", &dst))
+	if (get_str(r, j, "source", "CopyRequest", &src) ||
+	    get_str(r, j, "destination", "CopyRequest", &dst))
 		return;
 	struct simmodel *m = src ? simmodel_find(r->in, src, 1) : NULL;
 	if (!m) {
@@ -824,7 +931,8 @@ static void do_v1_models(struct simreq *r, const char *one)
 		}
 		buf_adds(&b, "{\"id\":");
 		buf_add_json_str(&b, one);
-		buf_addf(&b, ",\"object\":\"model\",\"created\":%" PRId64 ",\"owned_by\":\"library\"}",
+		buf_addf(&b,
+			 ",\"object\":\"model\",\"created\":%" PRId64 ",\"owned_by\":\"library\"}",
 			 (int64_t)(m->modified_ns / 1000000000LL));
 		reply_json_buf(r, 200, &b);
 		return;
@@ -839,9 +947,10 @@ static void do_v1_models(struct simreq *r, const char *one)
 	if (!n)
 		buf_adds(&b, "null");
 	for (size_t i = 0; i < n; i++)
-		buf_addf(&b, "%s{\"id\":\"%s\",\"object\":\"model\",\"created\":%" PRId64
-			 ",\"owned_by\":\"library\"}", i ? "," : "[", v[i]->name,
-			 (int64_t)(v[i]->modified_ns / 1000000000LL));
+		buf_addf(&b,
+			 "%s{\"id\":\"%s\",\"object\":\"model\",\"created\":%" PRId64
+			 ",\"owned_by\":\"library\"}",
+			 i ? "," : "[", v[i]->name, (int64_t)(v[i]->modified_ns / 1000000000LL));
 	if (n)
 		buf_adds(&b, "]");
 	buf_adds(&b, "}");
@@ -872,7 +981,8 @@ static void stats_inst(struct buf *b, struct siminst *in)
 	for (int i = 0; i < P__N; i++) {
 		if (!in->path_count[i])
 			continue;
-		buf_addf(b, "%s\"%s\":%" PRIu64, first ? "" : ",", routes[i].path, in->path_count[i]);
+		buf_addf(b, "%s\"%s\":%" PRIu64, first ? "" : ",", routes[i].path,
+			 in->path_count[i]);
 		first = 0;
 	}
 	buf_adds(b, "},\"status\":{");
@@ -888,7 +998,8 @@ static void stats_inst(struct buf *b, struct siminst *in)
 		generating += x->busy;
 		waiting_slot += (long)x->slotq.len;
 	}
-	buf_addf(b, "},\"in_flight\":%ld,\"generating\":%ld,\"waiting_slot\":%ld,\"waiting_load\":%zu,"
+	buf_addf(b,
+		 "},\"in_flight\":%ld,\"generating\":%ld,\"waiting_slot\":%ld,\"waiting_load\":%zu,"
 		 "\"max_waiting_load\":%zu,\"loads\":%" PRIu64 ",\"unloads\":%" PRIu64
 		 ",\"rejected\":%" PRIu64 ",\"tokens\":%" PRIu64 ",\"models\":[",
 		 in->in_flight, generating, waiting_slot, in->loadq.len, in->max_waiting_load,
@@ -896,14 +1007,18 @@ static void stats_inst(struct buf *b, struct siminst *in)
 	for (size_t i = 0; i < in->nmodels; i++) {
 		struct simmodel *m = in->models[i];
 		struct simrunner *x = simsched_find(in, m);
-		const char *state = !x ? "none" : x->state == RUNNER_LOADING ? "loading"
-					   : x->state == RUNNER_READY ? "ready" : "unloading";
-		buf_addf(b, "%s{\"name\":\"%s\",\"installed\":%s,\"loaded\":%s,\"state\":\"%s\",\"active\":%d,"
-			 "\"max_concurrent\":%d,\"requests\":%" PRIu64 ",\"loads\":%" PRIu64
-			 ",\"unloads\":%" PRIu64 ",\"num_ctx\":%d}",
-			 i ? "," : "", m->name, m->installed ? "true" : "false",
-			 x && x->state == RUNNER_READY ? "true" : "false", state, x ? x->busy : 0,
-			 m->max_concurrent, m->requests, m->loads, m->unloads, x ? x->num_ctx : 0);
+		const char *state = !x                           ? "none"
+				    : x->state == RUNNER_LOADING ? "loading"
+				    : x->state == RUNNER_READY   ? "ready"
+								 : "unloading";
+		buf_addf(
+			b,
+			"%s{\"name\":\"%s\",\"installed\":%s,\"loaded\":%s,\"state\":\"%s\",\"active\":%d,"
+			"\"max_concurrent\":%d,\"requests\":%" PRIu64 ",\"loads\":%" PRIu64
+			",\"unloads\":%" PRIu64 ",\"num_ctx\":%d}",
+			i ? "," : "", m->name, m->installed ? "true" : "false",
+			x && x->state == RUNNER_READY ? "true" : "false", state, x ? x->busy : 0,
+			m->max_concurrent, m->requests, m->loads, m->unloads, x ? x->num_ctx : 0);
 	}
 	buf_adds(b, "]}");
 }
@@ -1053,13 +1168,16 @@ static int produce_pull(struct simreq *r, int64_t now, struct buf *o)
 			double rate = secs > 0 ? 2e9 / secs : 1e18;
 			if (in->st.faults[SIM_FAULT_SLOW].frac > 0)
 				rate /= 10;
-			uint64_t step = (uint64_t)(rate * 0.06) + 1;
+			uint64_t step =
+				(uint64_t)(rate * 0.06 * (0.8 + 0.4 * sim_randf(&in->rng))) + 1;
 			done = total - done < step ? total : done + step;
 		}
 		r->pull_started[l] = 1;
 		r->pull_done[l] = done;
-		buf_addf(o, "{\"status\":\"pulling %.12s\",\"digest\":\"sha256:%s\",\"total\":%" PRIu64,
-			 r->pull_dig[l], r->pull_dig[l], total);
+		buf_addf(
+			o,
+			"{\"status\":\"pulling %.12s\",\"digest\":\"sha256:%s\",\"total\":%" PRIu64,
+			r->pull_dig[l], r->pull_dig[l], total);
 		if (done)
 			buf_addf(o, ",\"completed\":%" PRIu64, done);
 		buf_adds(o, "}\n");
@@ -1115,7 +1233,8 @@ static void do_pull(struct simreq *r, cJSON *j)
 {
 	const char *model;
 	r->stream = 1;
-	if (get_str(r, j, "model", "PullRequest", &model) || get_bool(r, j, "stream", "PullRequest", &r->stream))
+	if (get_str(r, j, "model", "PullRequest", &model) ||
+	    get_bool(r, j, "stream", "PullRequest", &r->stream))
 		return;
 	if (!model || !*model)
 		if (get_str(r, j, "name", "PullRequest", &model))
@@ -1170,7 +1289,8 @@ static const char *done_reason(struct simreq *r)
 static void v1_head(struct buf *o, struct simreq *r, const char *object)
 {
 	buf_addf(o, "{\"id\":\"%s-%d\",\"object\":\"%s\",\"created\":%" PRId64 ",\"model\":",
-		 r->kind == REQ_V1CHAT ? "chatcmpl" : "cmpl", r->chatcmpl_id, object, r->created_unix);
+		 r->kind == REQ_V1CHAT ? "chatcmpl" : "cmpl", r->chatcmpl_id, object,
+		 r->created_unix);
 	buf_add_json_str(o, r->model_req);
 	buf_adds(o, ",\"system_fingerprint\":\"fp_ollama\"");
 }
@@ -1192,16 +1312,22 @@ static void native_head(struct buf *o, struct simreq *r)
 
 static void token_line(struct buf *o, struct simreq *r, const char *w)
 {
+	int thinking = r->think && r->tok_sent < r->ntokens / 3;
 	switch (r->kind) {
 	case REQ_GENERATE:
 		native_head(o, r);
 		buf_adds(o, "\"response\":");
+		if (thinking) {
+			buf_adds(o, "\"\",\"thinking\":");
+		}
 		buf_add_json_str(o, w);
 		buf_adds(o, ",\"done\":false}\n");
 		break;
 	case REQ_CHAT:
 		native_head(o, r);
 		buf_adds(o, "\"message\":{\"role\":\"assistant\",\"content\":");
+		if (thinking)
+			buf_adds(o, "\"\",\"thinking\":");
 		buf_add_json_str(o, w);
 		buf_adds(o, "},\"done\":false}\n");
 		break;
@@ -1220,7 +1346,9 @@ static void token_line(struct buf *o, struct simreq *r, const char *w)
 		buf_add_json_str(o, w);
 		buf_adds(o, ",\"index\":0,\"finish_reason\":null}]");
 		if (r->include_usage)
-			buf_adds(o, ",\"usage\":{\"prompt_tokens\":0,\"completion_tokens\":0,\"total_tokens\":0}");
+			buf_adds(
+				o,
+				",\"usage\":{\"prompt_tokens\":0,\"completion_tokens\":0,\"total_tokens\":0}");
 		buf_adds(o, "}\n\n");
 		break;
 	default:
@@ -1248,6 +1376,10 @@ static void final_line(struct buf *o, struct simreq *r, const char *text)
 		native_head(o, r);
 		buf_adds(o, "\"response\":");
 		buf_add_json_str(o, text);
+		if (r->thinking) {
+			buf_adds(o, ",\"thinking\":");
+			buf_add_json_str(o, r->thinking);
+		}
 		buf_addf(o, ",\"done\":true,\"done_reason\":\"%s\"", done_reason(r));
 		if (!r->raw)
 			context_array(o, r);
@@ -1258,6 +1390,10 @@ static void final_line(struct buf *o, struct simreq *r, const char *text)
 		native_head(o, r);
 		buf_adds(o, "\"message\":{\"role\":\"assistant\",\"content\":");
 		buf_add_json_str(o, text);
+		if (r->thinking) {
+			buf_adds(o, ",\"thinking\":");
+			buf_add_json_str(o, r->thinking);
+		}
 		buf_addf(o, "},\"done\":true,\"done_reason\":\"%s\"", done_reason(r));
 		add_metrics(o, r);
 		buf_adds(o, "}");
@@ -1266,8 +1402,10 @@ static void final_line(struct buf *o, struct simreq *r, const char *text)
 		if (r->stream) {
 			buf_adds(o, "data: ");
 			v1_head(o, r, "chat.completion.chunk");
-			buf_addf(o, ",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"%s\"}]}\n\n",
-				 done_reason(r));
+			buf_addf(
+				o,
+				",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"%s\"}]}\n\n",
+				done_reason(r));
 			if (r->include_usage) {
 				buf_adds(o, "data: ");
 				v1_head(o, r, "chat.completion.chunk");
@@ -1279,7 +1417,9 @@ static void final_line(struct buf *o, struct simreq *r, const char *text)
 			return;
 		}
 		v1_head(o, r, "chat.completion");
-		buf_adds(o, ",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":");
+		buf_adds(
+			o,
+			",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":");
 		buf_add_json_str(o, text);
 		buf_addf(o, "},\"finish_reason\":\"%s\"}],", done_reason(r));
 		v1_usage(o, r);
@@ -1289,8 +1429,10 @@ static void final_line(struct buf *o, struct simreq *r, const char *text)
 		if (r->stream) {
 			buf_adds(o, "data: ");
 			v1_head(o, r, "text_completion");
-			buf_addf(o, ",\"choices\":[{\"text\":\"\",\"index\":0,\"finish_reason\":\"%s\"}]}\n\n",
-				 done_reason(r));
+			buf_addf(
+				o,
+				",\"choices\":[{\"text\":\"\",\"index\":0,\"finish_reason\":\"%s\"}]}\n\n",
+				done_reason(r));
 			if (r->include_usage) {
 				buf_adds(o, "data: ");
 				v1_head(o, r, "text_completion");
@@ -1315,7 +1457,8 @@ static void final_line(struct buf *o, struct simreq *r, const char *text)
 		buf_adds(o, "\n");
 }
 
-static const char *const mid_error = "an error was encountered while running the model: unexpected EOF";
+static const char *const mid_error =
+	"an error was encountered while running the model: unexpected EOF";
 
 static void malformed_line(struct buf *o, struct simreq *r)
 {
@@ -1337,9 +1480,13 @@ static void error_line(struct buf *o, struct simreq *r)
 		buf_adds(o, "data: ");
 		v1_head(o, r, r->kind == REQ_V1CHAT ? "chat.completion.chunk" : "text_completion");
 		if (r->kind == REQ_V1CHAT)
-			buf_adds(o, ",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":null}]}\n\n");
+			buf_adds(
+				o,
+				",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":null}]}\n\n");
 		else
-			buf_adds(o, ",\"choices\":[{\"text\":\"\",\"index\":0,\"finish_reason\":null}]}\n\n");
+			buf_adds(
+				o,
+				",\"choices\":[{\"text\":\"\",\"index\":0,\"finish_reason\":null}]}\n\n");
 	} else {
 		buf_addf(o, "{\"error\":\"%s\"}\n", mid_error);
 	}
@@ -1439,8 +1586,14 @@ static void nonstream_timer(void *arg)
 		return;
 	}
 	buf_reset(&r->text);
-	for (int i = 0; i < r->ntokens; i++)
+	int nthink = r->think ? r->ntokens / 3 : 0;
+	for (int i = 0; i < r->ntokens; i++) {
+		if (i == nthink && nthink) {
+			r->thinking = buf_detach(&r->text);
+			buf_reset(&r->text);
+		}
 		buf_adds(&r->text, simmodel_word(r->text_hash, i));
+	}
 	r->tok_sent = r->ntokens;
 	in->tokens += (uint64_t)r->ntokens;
 	r->t_final = now;
@@ -1488,8 +1641,11 @@ static void embed_timer(void *arg)
 		buf_adds(o, "{\"object\":\"list\",\"data\":[");
 	else if (r->kind == REQ_EMBEDDINGS)
 		buf_adds(o, "{\"embedding\":");
-	else
-		buf_adds(o, "{\"model\":"), buf_add_json_str(o, r->model_req), buf_adds(o, ",\"embeddings\":[");
+	else {
+		buf_adds(o, "{\"model\":");
+		buf_add_json_str(o, r->model_req);
+		buf_adds(o, ",\"embeddings\":[");
+	}
 	for (int k = 0; k < r->ninputs; k++) {
 		uint64_t st = r->text_hash + (uint64_t)k * 7919;
 		double norm = 0;
@@ -1513,8 +1669,8 @@ static void embed_timer(void *arg)
 	if (r->kind == REQ_V1EMBED) {
 		buf_adds(o, "],\"model\":");
 		buf_add_json_str(o, r->model_req);
-		buf_addf(o, ",\"usage\":{\"prompt_tokens\":%d,\"total_tokens\":%d}}", r->prompt_tokens,
-			 r->prompt_tokens);
+		buf_addf(o, ",\"usage\":{\"prompt_tokens\":%d,\"total_tokens\":%d}}",
+			 r->prompt_tokens, r->prompt_tokens);
 	} else if (r->kind == REQ_EMBEDDINGS) {
 		buf_adds(o, "}");
 	} else {
@@ -1547,7 +1703,8 @@ void simreq_on_grant(struct simreq *r)
 		buf_add_json_str(&r->reply, r->model_req);
 		buf_addf(&r->reply, ",\"created_at\":\"%s\",", ts);
 		if (r->kind == REQ_CHAT)
-			buf_adds(&r->reply, "\"message\":{\"role\":\"assistant\",\"content\":\"\"}");
+			buf_adds(&r->reply,
+				 "\"message\":{\"role\":\"assistant\",\"content\":\"\"}");
 		else
 			buf_adds(&r->reply, "\"response\":\"\"");
 		buf_adds(&r->reply, ",\"done\":true,\"done_reason\":\"load\"}");
@@ -1589,6 +1746,39 @@ void simreq_on_slot(struct simreq *r)
 
 /* ---- entry points from sim.c ---- */
 
+/* Hosts Ollama accepts in the Host header when it listens on loopback. */
+static int host_allowed(const char *h)
+{
+	if (!h || !*h)
+		return 1;
+	char host[256];
+	if (*h == '[') {
+		return 1; /* an IPv6 literal */
+	}
+	size_t n = strcspn(h, ":");
+	if (n >= sizeof(host))
+		return 0;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	for (char *p = host; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	if (strspn(host, "0123456789.") == n || !strcmp(host, "localhost"))
+		return 1;
+	char self[256];
+	if (gethostname(self, sizeof(self)) == 0) {
+		self[sizeof(self) - 1] = '\0';
+		if (!strcasecmp(self, host))
+			return 1;
+	}
+	static const char *const tlds[] = { ".localhost", ".local", ".internal" };
+	for (size_t i = 0; i < ARRAY_SIZE(tlds); i++) {
+		size_t t = strlen(tlds[i]);
+		if (n > t && !strcmp(host + n - t, tlds[i]))
+			return 1;
+	}
+	return 0;
+}
+
 void simapi_begin(struct simreq *r, const char *url, const char *method)
 {
 	(void)method;
@@ -1619,6 +1809,12 @@ void simapi_dispatch(struct simreq *r, const char *url, const char *method)
 			free(t);
 		}
 		reply_text(r, 404, "404 page not found");
+		return;
+	}
+	if (p < P_SIMFAULT && r->in->sim->loopback && !host_allowed(r->host)) {
+		/* Ollama's DNS-rebinding guard when bound to loopback */
+		reply_text(r, 403, "");
+		r->reply_type = NULL;
 		return;
 	}
 	if (!(routes[p].methods & mb)) {

@@ -168,6 +168,10 @@ int sim_settings_set(struct sim_settings *s, const char *key, const char *v, cha
 		if (errno || end == v || *end)
 			return seterr(err, "invalid seed '%s'", v);
 		s->seed = x;
+	} else if (!strcmp(key, "vram")) {
+		char e2[ERR_MAX];
+		if (units_parse_size(v, &s->vram, e2) < 0)
+			return seterr(err, "invalid vram '%s': %s", v, e2);
 	} else if (!strcmp(key, "fault")) {
 		return sim_fault_apply(s, v, err);
 	} else {
@@ -271,8 +275,10 @@ int sim_fault_apply(struct sim_settings *s, const char *spec, char *err)
 	if (!strcasecmp(kind, "mid-error"))
 		idx = SIM_FAULT_ERROR;
 	if (idx < 0)
-		return seterr(err, "unknown fault '%s' (down, up, hang, slow, 500, 503, malformed, "
-			      "error, truncate, stall=DUR, none)", kind);
+		return seterr(err,
+			      "unknown fault '%s' (down, up, hang, slow, 500, 503, malformed, "
+			      "error, truncate, stall=DUR, none)",
+			      kind);
 	if (idx == SIM_FAULT_STALL) {
 		if (!*argtxt)
 			return seterr(err, "fault 'stall' needs a duration (stall=2s)");
@@ -301,8 +307,8 @@ void sim_fault_describe(const struct sim_settings *s, char *out, size_t n)
 			snprintf(arg, sizeof(arg), "=%.3gs", (double)f->arg_ns / 1e9);
 		if (f->frac < 1.0)
 			snprintf(fr, sizeof(fr), "@%g", f->frac);
-		int w = snprintf(out + len, n - len, "%s%s%s%s", len ? "," : "", fault_names[i], arg,
-				 fr);
+		int w = snprintf(out + len, n - len, "%s%s%s%s", len ? "," : "", fault_names[i],
+				 arg, fr);
 		if (w < 0 || (size_t)w >= n - len)
 			break;
 		len += (size_t)w;

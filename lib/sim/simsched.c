@@ -186,7 +186,8 @@ static struct simrunner *choose_victim(struct siminst *in)
 			if (pass == 0 && x->refcount > 0)
 				continue;
 			if (!best || x->keep_alive < best->keep_alive ||
-			    (x->keep_alive == best->keep_alive && strcmp(x->m->name, best->m->name) < 0))
+			    (x->keep_alive == best->keep_alive &&
+			     strcmp(x->m->name, best->m->name) < 0))
 				best = x;
 		}
 	}
@@ -264,7 +265,8 @@ void simsched_submit(struct simreq *r)
 	}
 	if (in->loadq.len >= (size_t)in->st.max_queue) {
 		in->rejected++;
-		simreq_fail(r, 503, "server busy, please try again.  maximum pending requests exceeded");
+		simreq_fail(r, 503,
+			    "server busy, please try again.  maximum pending requests exceeded");
 		return;
 	}
 	r->state = RS_QUEUED;
