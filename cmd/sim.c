@@ -240,7 +240,8 @@ int cmd_sim(int argc, char **argv, struct ctx *ctx)
 	char err[ERR_MAX];
 	int c, idx, rc = EXIT_OK;
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "+hn:", longopts, &idx)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:hn:", longopts, &idx)) != -1) {
 		char *end;
 		long v;
 		switch (c) {
@@ -302,6 +303,9 @@ int cmd_sim(int argc, char **argv, struct ctx *ctx)
 				goto out;
 			}
 			break;
+		case ':':
+			rc = cmd_usage_error("sim", "option '%s' needs a value", argv[optind - 1]);
+			goto out;
 		default:
 			rc = cmd_usage_error("sim", "unknown option '%s'", argv[optind - 1]);
 			goto out;

@@ -135,6 +135,7 @@ struct simreq {
 	int num_ctx;
 	int num_predict;
 	int raw;
+	int no_truncate;       /* embed "truncate":false */
 	int think;             /* the first third of the tokens are thinking */
 	char *thinking;        /* joined thinking text for stream:false */
 	int include_usage;
@@ -241,6 +242,7 @@ struct sim {
 	int64_t start_wall;
 	int chatcmpl_seq;
 	int loopback;          /* listening on loopback: check Host like Ollama */
+	int woke;              /* a connection was resumed since the last MHD_run pass */
 	char err[512];
 };
 

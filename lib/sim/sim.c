@@ -8,6 +8,7 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,6 +130,8 @@ void simreq_wake(struct simreq *r)
 	if (r->suspended) {
 		r->suspended = 0;
 		MHD_resume_connection(r->conn);
+		/* MHD acts on a resumed connection in a later MHD_run pass: make sure one comes. */
+		r->in->sim->woke = 1;
 	}
 }
 
@@ -227,6 +230,15 @@ static enum MHD_Result queue_stream(struct simreq *r)
 	return ret;
 }
 
+/* The client already hung up (its RDHUP edge may have come before we suspended). */
+static int peer_gone(struct simreq *r)
+{
+	if (!r->sc || r->sc->fd < 0)
+		return 0;
+	struct pollfd p = { .fd = r->sc->fd, .events = POLLRDHUP };
+	return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
 /* Move the request on after the body is in, or after a wake-up. */
 static enum MHD_Result advance(struct simreq *r)
 {
@@ -247,6 +259,8 @@ static enum MHD_Result advance(struct simreq *r)
 		r->timer.arg = r;
 		simtimer_arm(r->in->sim, &r->timer, r->next_due);
 	}
+	if (peer_gone(r))
+		return MHD_NO;
 	req_suspend(r);
 	return MHD_YES;
 }
@@ -631,6 +645,8 @@ int sim_run(struct sim *s, int stop_fd, char *err)
 	for (;;) {
 		int64_t tmo = 1000000000LL; /* wake up at least once a second */
 		int64_t now = mono_ns();
+		if (s->woke)
+			tmo = 0; /* resumed by the last timers: serve them now */
 		if (s->nheap) {
 			int64_t d = s->heap[0]->when - now;
 			if (d < tmo)
@@ -662,9 +678,17 @@ int sim_run(struct sim *s, int stop_fd, char *err)
 			}
 		}
 		timers_run(s);
-		for (size_t i = 0; i < s->ninst; i++)
-			if (s->inst[i].d)
-				MHD_run(s->inst[i].d);
+		/* Two passes when connections were resumed: the first takes them off the
+		 * suspended list, the second writes their data. */
+		for (int pass = 0; pass < 2; pass++) {
+			int again = s->woke;
+			s->woke = 0;
+			for (size_t i = 0; i < s->ninst; i++)
+				if (s->inst[i].d)
+					MHD_run(s->inst[i].d);
+			if (!again)
+				break;
+		}
 		timers_run(s);
 	}
 }

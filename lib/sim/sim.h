@@ -22,6 +22,7 @@
  * Prompt tokens (sim_text_tokens and simapi.c): ceil(bytes / 4) of each text, plus a template overhead
  * of 4 tokens per chat message (system and prompt count as messages for generate) plus 3
  * for the assistant header. Embeddings count ceil(bytes / 4) + 2 per input.
+ * A prompt longer than num_ctx is cut to num_ctx tokens (embed with "truncate":false: 400).
  *
  * Fault specs (--fault, "fault" key, POST /_sim/fault):
  *   KIND[=ARG][@FRACTION]      KIND is one of
@@ -29,7 +30,8 @@
  *     up          undo down
  *     hang        accept requests and never answer (any Ollama path)
  *     slow        every delay x10 (load, prefill, ttft, token interval, pull)
- *     500         inference fails with 500 {"error":"llama runner process has terminated: ..."}
+ *     500         inference fails with 500 {"error":"llama runner process has terminated: ..."};
+ *                 a preload that needs a cold load fails the same way (the load crashed)
  *     503         inference fails at once with the 503 "server busy" reply
  *     malformed   one malformed JSON line in the middle of a stream (the stream then goes on)
  *     error       an {"error":...} line in the middle of a stream, then the stream ends

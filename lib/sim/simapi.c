@@ -467,6 +467,14 @@ static void submit(struct simreq *r, const char *name, int gen)
 	}
 	if (r->num_ctx > r->m->cat.ctx_train)
 		r->num_ctx = r->m->cat.ctx_train;
+	if (r->prompt_tokens > r->num_ctx) {
+		/* Ollama keeps the end of an over-long prompt; embed with truncate:false fails */
+		if (r->no_truncate) {
+			reply_error(r, 400, "the input length exceeds the context length");
+			return;
+		}
+		r->prompt_tokens = r->num_ctx;
+	}
 	if (r->unload) {
 		simsched_expire(in, r->m);
 		char ts[64];
@@ -706,6 +714,7 @@ static void parse_embed(struct simreq *r, cJSON *j)
 			return;
 		}
 	}
+	r->no_truncate = cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(j, "truncate"));
 	cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "dimensions");
 	if (d && cJSON_IsNumber(d) && d->valuedouble > 0)
 		r->dims = (int)d->valuedouble;
@@ -1687,6 +1696,14 @@ static void embed_timer(void *arg)
 
 void simreq_on_grant(struct simreq *r)
 {
+	if (r->preload && r->fault_500 && r->runner && r->runner->ready_mono >= r->t_entry) {
+		/* The runner crashed while loading for this preload: a 500, nothing stays loaded. */
+		struct simmodel *m = r->m;
+		struct siminst *in = r->in;
+		simreq_fail(r, 500, "llama runner process has terminated: exit status 2");
+		simsched_expire(in, m);
+		return;
+	}
 	if (!r->preload) {
 		simsched_want_slot(r);
 		return;

@@ -161,6 +161,8 @@ static void grant(struct simreq *r, struct simrunner *x)
 	simreq_on_grant(r);
 }
 
+static void loader_run(void *arg);
+
 static void load_done(void *arg)
 {
 	struct simrunner *x = arg;
@@ -171,6 +173,9 @@ static void load_done(void *arg)
 	in->loads++;
 	x->m->loads++;
 	sim_logf(in->sim, "sim %s loaded %s (num_ctx %d)", in->name, x->m->name, x->num_ctx);
+	/* Grant the requests that waited for this load before judging the runner idle:
+	 * with keep_alive 0 it would otherwise unload under them, and load again. */
+	loader_run(in);
 	if (x->refcount == 0)
 		runner_idle(x);
 	loader_kick(in);

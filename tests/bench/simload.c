@@ -157,10 +157,10 @@ int main(int argc, char **argv)
 	rl.rlim_cur = rl.rlim_max;
 	setrlimit(RLIMIT_NOFILE, &rl);
 	addr.sin_family = AF_INET;
-	addr.sin_port = htons((unsigned short)atoi(argv[2]));
+	addr.sin_port = htons((unsigned short)strtol(argv[2], NULL, 10));
 	inet_pton(AF_INET, argv[1], &addr.sin_addr);
-	int nc = atoi(argv[3]);
-	double secs = atof(argv[4]);
+	int nc = (int)strtol(argv[3], NULL, 10);
+	double secs = strtod(argv[4], NULL);
 	int hold = !strcmp(argv[5], "hold");
 	const char *body = argc > 6 ? argv[6] : "{\"model\":\"llama3.2\",\"prompt\":\"hi\"}";
 	reqlen = (size_t)snprintf(req, sizeof(req),
