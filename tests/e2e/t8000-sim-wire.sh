@@ -285,4 +285,11 @@ test_expect_success 'SIGTERM stops the sim with exit code 0' '
 	curl -sS "http://127.0.0.1:$p/" >/dev/null && kill -TERM $pid && wait $pid
 '
 
+test_expect_success 'a cold embed with keep_alive 0 answers, then unloads' '
+	curl -s -m 5 -d "{\"model\":\"nomic-embed-text\",\"keep_alive\":0}" "$SIM_URL/api/embed" >e.json &&
+	jq -e ".embeddings == []" e.json &&
+	sleep 0.3 &&
+	curl -s "$SIM_URL/api/ps" | jq -e "[.models[].name] | index(\"nomic-embed-text:latest\") == null"
+'
+
 test_done

@@ -137,4 +137,14 @@ test_expect_success 'only one load at a time: two cold models load one after the
 	jqe ld ".[0] >= 250000000 and .[1] >= 450000000"
 '
 
+# A cold load is answered when it is done, not at the event loop's next fallback wake-up
+# (that bug added a second to every load). Loose bound: 300 ms expected, 1.3 s when broken.
+test_expect_success 'a preload answers right after the load time' '
+	curl -s -d "{\"model\":\"qwen2.5:0.5b\",\"keep_alive\":0}" "$SIM_URL/api/generate" >/dev/null &&
+	sleep 0.3 &&
+	t=$(curl -s -o /dev/null -w "%{time_total}" -d "{\"model\":\"qwen2.5:0.5b\"}" "$SIM_URL/api/generate") &&
+	echo "preload took $t s" &&
+	awk -v t="$t" "BEGIN { exit !(t >= 0.25 && t < 0.9) }"
+'
+
 test_done
