@@ -108,6 +108,10 @@ static void on_root(void *ud, const struct http_response *resp)
 	pi->latency_ns = pi->root_ns;
 	if (resp->err == HTTP_OK && resp->status == 200) {
 		pi->up = 1;
+	} else if (resp->err == HTTP_E_ABORTED && p->px->stopping) {
+		/* cancelled by probe_finish: the deadline passed */
+		snprintf(pi->errclass, sizeof(pi->errclass), "%s", ollama_err_name(OLLAMA_E_TIMEOUT));
+		snprintf(pi->errmsg, sizeof(pi->errmsg), "HEAD /: no answer within the timeout");
 	} else {
 		snprintf(pi->errclass, sizeof(pi->errclass), "%s", ollama_err_name(err));
 		snprintf(pi->errmsg, sizeof(pi->errmsg), "HEAD /: %s", msg[0] ? msg : "failed");

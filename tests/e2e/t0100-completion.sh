@@ -169,7 +169,7 @@ for sh in bash zsh fish; do
 		expect $sh 'obridge fleet ' 'check show' &&
 		expect $sh 'obridge health --format ' 'json nagios prom text' &&
 		expect $sh 'obridge completion ' 'bash fish zsh' &&
-		expect $sh 'obridge help sh' 'shell'
+		expect $sh 'obridge help she' 'shell'
 	"
 	test_expect_success "$sh: instance, group and model names from the fleet file" "
 		expect $sh 'obridge -f comp.conf __complete --instance ' 'cpu-1 gpu-1 gpu-2' &&

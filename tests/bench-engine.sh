@@ -1,0 +1,186 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
+# The bench engine's own figures (a benchmark, not a test: it prints, it never fails on
+# timing):
+#   sh tests/bench-engine.sh ./build/obridge
+# (1) engine ceiling: `obridge bench --endpoint version -c 64` against nginx serving a
+#     static /api/version, beside wrk and hey against the same nginx in the same run;
+# (2) NDJSON chunks parsed per second of client CPU, against obridge sim --tok-interval 0;
+# (3) 10,000 concurrent streams from one process: peak RSS and errors;
+# (4) accuracy at 256 streams: TTFT and ITL medians against the sim's own durations.
+# The server side is pinned to CPU 0 and the clients to the other CPUs when taskset exists.
+# Knobs: BENCH_SECS (5), BENCH_HOLD (10000).
+set -u
+OBRIDGE=${1:-./build/obridge}
+SECS=${BENCH_SECS:-5}
+HOLD=${BENCH_HOLD:-10000}
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/obridge-bench-engine.XXXXXX")
+SIMPID="" NGXPID=""
+export OBRIDGE_DB="$TMP/bench.db"
+cleanup() {
+	[ -n "$SIMPID" ] && kill "$SIMPID" 2>/dev/null && wait "$SIMPID" 2>/dev/null
+	[ -n "$NGXPID" ] && kill "$NGXPID" 2>/dev/null && wait "$NGXPID" 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT INT TERM
+
+[ -x "$OBRIDGE" ] || { echo "bench-engine: no binary at $OBRIDGE" >&2; exit 3; }
+command -v jq >/dev/null 2>&1 || { echo "bench-engine: jq is needed" >&2; exit 3; }
+ulimit -n "$(ulimit -H -n)" 2>/dev/null
+
+ncpu=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
+PIN_SRV="" PIN_CLI=""
+if command -v taskset >/dev/null 2>&1 && [ "$ncpu" -ge 2 ]; then
+	PIN_SRV="taskset -c 0"
+	PIN_CLI="taskset -c 1-$((ncpu - 1))"
+fi
+port=$(( ($$ % 20000) + 31000 ))
+
+# ratio A B: A/B with two decimals, "n/a" when B is 0 or missing.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; else printf "n/a" }'; }
+
+start_sim() {
+	tries=0
+	while [ $tries -lt 5 ]; do
+		rm -f "$TMP/fleet.conf"
+		$PIN_SRV "$OBRIDGE" sim --port "$port" --fleet-out "$TMP/fleet.conf" "$@" >"$TMP/sim.log" 2>&1 &
+		SIMPID=$!
+		n=0
+		while [ ! -s "$TMP/fleet.conf" ] && [ $n -lt 200 ] && kill -0 "$SIMPID" 2>/dev/null; do
+			sleep 0.05
+			n=$((n + 1))
+		done
+		[ -s "$TMP/fleet.conf" ] && return 0
+		wait "$SIMPID" 2>/dev/null
+		SIMPID=""
+		port=$((port + 7))
+		tries=$((tries + 1))
+	done
+	echo "bench-engine: the sim did not start:" >&2
+	cat "$TMP/sim.log" >&2
+	exit 3
+}
+
+stop_sim() {
+	kill "$SIMPID" 2>/dev/null
+	wait "$SIMPID" 2>/dev/null
+	SIMPID=""
+	port=$((port + 1))
+}
+
+echo "obridge bench-engine: $("$OBRIDGE" version 2>/dev/null | head -n 1), $ncpu CPUs," \
+	"server pinned: ${PIN_SRV:-no}, clients: ${PIN_CLI:-not pinned}"
+
+# ---- (1) engine ceiling against nginx ----
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+if [ -x "$NGINX" ]; then
+	mkdir -p "$TMP/nginx/logs"
+	cat >"$TMP/nginx/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+pid $TMP/nginx/nginx.pid;
+error_log $TMP/nginx/logs/error.log;
+events { worker_connections 4096; }
+http {
+	access_log off;
+	client_body_temp_path $TMP/nginx/body;
+	proxy_temp_path $TMP/nginx/proxy;
+	fastcgi_temp_path $TMP/nginx/fastcgi;
+	uwsgi_temp_path $TMP/nginx/uwsgi;
+	scgi_temp_path $TMP/nginx/scgi;
+	keepalive_requests 1000000;
+	server {
+		listen 127.0.0.1:$port;
+		location = /api/version {
+			default_type application/json;
+			return 200 '{"version":"0.33.0"}';
+		}
+	}
+}
+EOF
+	$PIN_SRV "$NGINX" -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" 2>"$TMP/nginx/start.log" &
+	NGXPID=$!
+	n=0
+	while ! curl -s -o /dev/null "http://127.0.0.1:$port/api/version" && [ $n -lt 100 ]; do
+		sleep 0.05
+		n=$((n + 1))
+	done
+	url="http://127.0.0.1:$port/api/version"
+	echo "(1) engine ceiling: GET $url (nginx, 1 worker), 64 connections, ${SECS}s each"
+	ob=$($PIN_CLI "$OBRIDGE" -H "http://127.0.0.1:$port" bench --endpoint version -c 64 \
+		-d "${SECS}s" --warmup 0 --json 2>/dev/null |
+		jq -r '.steps[0] | "\(.summary.throughput.req_per_s) \(.summary.requests.failed) \(.summary.e2e.p50_ns) \(.summary.e2e.p99_ns) \(.client.cpu_pct)"')
+	set -- $ob
+	ob_rps=${1:-0}
+	printf "    obridge bench: %10.0f req/s  (errors %s, p50 %.0f us, p99 %.0f us, client CPU %s%%)\n" \
+		"$ob_rps" "${2:-?}" "$(awk -v v="${3:-0}" 'BEGIN { print v / 1000 }')" \
+		"$(awk -v v="${4:-0}" 'BEGIN { print v / 1000 }')" "${5:-?}"
+	wrk_rps=0
+	if command -v wrk >/dev/null 2>&1; then
+		wrk_rps=$($PIN_CLI wrk -t1 -c64 -d"${SECS}s" "$url" 2>/dev/null | awk '/^Requests\/sec/ { print $2 }')
+		printf "    wrk -t1 -c64:  %10.0f req/s\n" "${wrk_rps:-0}"
+	else
+		echo "    wrk: not installed"
+	fi
+	hey_rps=0
+	if command -v hey >/dev/null 2>&1; then
+		hey_rps=$($PIN_CLI hey -c 64 -z "${SECS}s" "$url" 2>/dev/null | awk '/Requests\/sec/ { print $2 }')
+		printf "    hey -c 64:     %10.0f req/s\n" "${hey_rps:-0}"
+	else
+		echo "    hey: not installed (Debian package hey)"
+	fi
+	echo "    ratios: obridge/wrk $(ratio "$ob_rps" "${wrk_rps:-0}") (goal >= 0.7)," \
+		"obridge/hey $(ratio "$ob_rps" "${hey_rps:-0}") (goal >= 1.5)"
+	kill "$NGXPID" 2>/dev/null
+	wait "$NGXPID" 2>/dev/null
+	NGXPID=""
+	port=$((port + 1))
+else
+	echo "(1) nginx is not installed (Debian package nginx): engine ceiling skipped"
+fi
+
+# ---- (2) chunks parsed per client core ----
+start_sim --tok-interval 0 --ttft 0 --prefill-rate 1e9 --tokens 2000 --load-time 10ms \
+	--num-parallel 100000
+out=$($PIN_CLI "$OBRIDGE" -H "http://127.0.0.1:$port" bench -m llama3.2 -c 64 -d "${SECS}s" \
+	--max-tokens 2000 --json 2>/dev/null |
+	jq -r '.steps[0] | "\(.client.chunks) \(.client.chunks_per_cpu_s) \(.client.cpu_pct) \(.summary.duration_ns) \(.summary.requests.failed)"')
+set -- $out
+echo "(2) NDJSON parsing: sim --tok-interval 0, 2000 tokens per answer, 64 streams, ${SECS}s"
+awk -v c="${1:-0}" -v pc="${2:-0}" -v cpu="${3:-0}" -v d="${4:-1}" -v f="${5:-?}" 'BEGIN {
+	printf "    %.0f chunks, %.0f chunks/s wall, %.0f chunks per client CPU second (goal >= 500000)\n", c, c / (d / 1e9), pc
+	printf "    client CPU %s%% of one core (the sim, on its own core, is the limit when this is low); errors %s\n", cpu, f
+}'
+stop_sim
+
+# ---- (3) many concurrent streams ----
+start_sim --tok-interval 500ms --ttft 10ms --tokens 6 --load-time 10ms --num-parallel 100000 \
+	--max-queue 100000
+$PIN_CLI "$OBRIDGE" -H "http://127.0.0.1:$port" bench -m llama3.2 -c "$HOLD" -n "$HOLD" \
+	--warmup 1 --json >"$TMP/hold.json" 2>"$TMP/hold.err" &
+bpid=$!
+peak=0
+while kill -0 "$bpid" 2>/dev/null; do
+	r=$(awk '/VmHWM/ { print $2 }' "/proc/$bpid/status" 2>/dev/null)
+	[ -n "$r" ] && peak=$r
+	sleep 0.1
+done
+wait "$bpid"
+echo "(3) $HOLD concurrent streams from one process (6 tokens 500 ms apart each):"
+jq -r --arg peak "$peak" '.steps[0] | "    ok \(.summary.requests.ok), failed \(.summary.requests.failed), peak RSS \(($peak | tonumber) / 1024 | floor) MB (goal <= 256 MB), TTFT p50 \(.summary.ttft.p50_ns / 1e6 | floor) ms vs server \(.server.ttft.p50_ns / 1e6 | floor) ms (connection set-up)"' \
+	"$TMP/hold.json" 2>/dev/null || { echo "    failed:"; cat "$TMP/hold.err"; }
+stop_sim
+
+# ---- (4) accuracy against the sim's truth ----
+start_sim --tok-interval 10ms --ttft 50ms --tokens 20 --load-time 10ms --num-parallel 256
+$PIN_CLI "$OBRIDGE" -H "http://127.0.0.1:$port" bench -m llama3.2 -c 256 -d "${SECS}s" \
+	--json >"$TMP/acc.json" 2>/dev/null
+echo "(4) accuracy at 256 concurrent streams (sim: TTFT 50 ms after prefill, 10 ms between tokens);"
+echo "    truth = the sim's own durations in each final chunk (total - eval, eval / eval_count):"
+jq -r '.steps[0] | (.summary.ttft.p50_ns - .server.ttft.p50_ns) as $dt |
+	((.server.eval.p50_ns / (.summary.tokens.output / .summary.requests.ok)) ) as $itl |
+	"    TTFT median \(.summary.ttft.p50_ns / 1e6) ms vs truth \(.server.ttft.p50_ns / 1e6) ms: off by \($dt / 1e6) ms (goal <= 1 ms)",
+	"    ITL median \(.summary.itl.p50_ns / 1e6) ms vs truth \($itl / 1e6) ms: off by \((.summary.itl.p50_ns - $itl) / 1e6) ms (goal <= 0.5 ms)",
+	"    \(.summary.requests.ok) requests, errors \(.summary.requests.failed), client CPU \(.client.cpu_pct)%"' \
+	"$TMP/acc.json"
+stop_sim
