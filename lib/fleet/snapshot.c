@@ -666,16 +666,19 @@ void snapshot_to_json(const struct snapshot *s, struct buf *b)
 			}
 			buf_adds(b, "}");
 		}
-		buf_adds(b, "],\"missing\":[");
-		first = 1;
-		for (size_t m = 0; m < p->nmodels; m++) {
-			const struct snapshot_model *sm = &p->models[m];
-			if (!sm->required || sm->resident)
-				continue;
-			if (!first)
-				buf_adds(b, ",");
-			first = 0;
-			buf_add_json_str(b, sm->name);
+		/* "missing": required, not installed; "unloaded": installed, not in memory */
+		for (int installed = 0; installed < 2; installed++) {
+			buf_adds(b, installed ? "],\"unloaded\":[" : "],\"missing\":[");
+			first = 1;
+			for (size_t m = 0; m < p->nmodels; m++) {
+				const struct snapshot_model *sm = &p->models[m];
+				if (!sm->required || sm->resident || sm->installed != installed)
+					continue;
+				if (!first)
+					buf_adds(b, ",");
+				first = 0;
+				buf_add_json_str(b, sm->name);
+			}
 		}
 		buf_adds(b, "]");
 		if (p->in->metrics_url) {

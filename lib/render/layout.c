@@ -318,10 +318,19 @@ static void notes_cell(const struct snapshot *s, const struct snapshot_inst *p, 
 		return;
 	}
 	struct buf b = BUF_INIT;
-	for (size_t m = 0; m < p->nmodels; m++) {
-		const struct snapshot_model *sm = &p->models[m];
-		if (sm->required && !sm->resident)
-			buf_addf(&b, "%s%s", b.len ? "," : "missing ", sm->name);
+	/* "missing": not installed; "unloaded": installed, not in memory */
+	for (int pass = 0; pass < 2; pass++) {
+		size_t start = b.len;
+		for (size_t m = 0; m < p->nmodels; m++) {
+			const struct snapshot_model *sm = &p->models[m];
+			if (!sm->required || sm->resident || sm->installed != pass)
+				continue;
+			if (b.len == start)
+				buf_addf(&b, "%s%s ", b.len ? "; " : "", pass ? "unloaded" : "missing");
+			else
+				buf_adds(&b, ",");
+			buf_adds(&b, sm->name);
+		}
 	}
 	if (!b.len && p->problem[0])
 		buf_adds(&b, p->problem);
@@ -360,7 +369,7 @@ char *layout_cell(enum layout_col c, const struct snapshot *s, const struct snap
 			break;
 		case LAYOUT_STATE:
 			snprintf(out, n, "%s", m->resident ? (m->required ? "resident" : "loaded") :
-					       m->installed ? "missing" : "absent");
+					       m->installed ? "unloaded" : "missing");
 			break;
 		case LAYOUT_HIST:
 			if (m->resident)

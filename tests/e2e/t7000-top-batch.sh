@@ -83,7 +83,7 @@ test_expect_success 'the metrics server answers' '
 test_expect_success '--once: a header with totals and one row per instance' '
 	"$OBRIDGE" -f fleet.conf top --once >out &&
 	grep_q "^obridge top - fleet t7 - 3/3 up, 0/3 models resident" out &&
-	grep -E "^gpu-1 .*DEGRADED .*0/1 .*missing llama3.2:latest" out &&
+	grep -E "^gpu-1 .*DEGRADED .*0/1 .*unloaded llama3.2:latest" out &&
 	grep -E "^gpu-2 .*DEGRADED" out && grep -E "^gpu-3 .*DEGRADED" out
 '
 
@@ -124,7 +124,7 @@ test_expect_success '--json: the shape of a snapshot' '
 	jq -e "[.instances[].name] == [\"gpu-1\",\"gpu-2\",\"gpu-3\"]" out &&
 	jq -e "all(.instances[]; (.state | IN(\"UP\",\"SLOW\",\"DEGRADED\",\"DOWN\"))
 		and .stale == false and (.latency_ms >= 0) and (.history_ms | length >= 1)
-		and (.models | type == \"array\") and (.missing | type == \"array\"))" out &&
+		and (.models | type == \"array\") and (.missing | type == \"array\") and (.unloaded | type == \"array\"))" out &&
 	jq -e ".instances[1].models[0] | .name == \"llama3.2:latest\" and .size_vram > 0
 		and .context_length == 4096 and .expires_at == \"forever\"" out &&
 	jq -e ".instances[0].gpu | .count == 2 and .util_pct == 50 and .fb_used_mib == 24576

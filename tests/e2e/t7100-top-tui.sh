@@ -148,8 +148,8 @@ test_expect_success 'w warms up and u unloads the selected model, after a confir
 	wait_for "warmup llama3.2:latest on gpu-2: done in" &&
 	keys u && wait_for "unload llama3.2:latest on gpu-2\? \[y/N\]" && keys y &&
 	wait_for "unload llama3.2:latest on gpu-2: done in" &&
-	wait_for "gpu-2 +. DEGRADED" && wait_for "llama3.2:l[a-z~]* +missing" &&
-	keys Home Down Enter && wait_gone "llama3.2:l[a-z~]* +missing" &&
+	wait_for "gpu-2 +. DEGRADED" && wait_for "llama3.2:l[a-z~]* +unloaded" &&
+	keys Home Down Enter && wait_gone "llama3.2:l[a-z~]* +unloaded" &&
 	keys Home Down p && wait_for "\[y/N\]" && keys y && wait_for "gpu-2 +. UP"
 '
 

@@ -188,13 +188,13 @@ static void test_cells(void **state)
 	assert_string_equal(layout_cell(LAYOUT_CTX, &s, p, NULL, 6, 0, out, sizeof(out)), "4096");
 	assert_string_equal(layout_cell(LAYOUT_UNTIL, &s, p, NULL, 8, 0, out, sizeof(out)), "4m");
 	assert_string_equal(layout_cell(LAYOUT_NOTES, &s, p, NULL, 20, 0, out, sizeof(out)),
-			    "missing qwen2.5:0.5b");
+			    "unloaded qwen2.5:0.5b");
 	assert_string_equal(layout_cell(LAYOUT_GPU, &s, p, NULL, 4, 0, out, sizeof(out)), "");
 	/* model rows */
 	assert_string_equal(layout_cell(LAYOUT_NAME, &s, p, &p->models[0], 20, 0, out,
 					sizeof(out)), " - llama3.2:latest");
 	assert_string_equal(layout_cell(LAYOUT_STATE, &s, p, &p->models[1], 10, 0, out,
-					sizeof(out)), "missing");
+					sizeof(out)), "unloaded");
 	assert_string_equal(layout_cell(LAYOUT_HIST, &s, p, &p->models[0], 10, 0, out,
 					sizeof(out)), "25%/75% CPU/GPU");
 	assert_string_equal(layout_cell(LAYOUT_UNTIL, &s, p, &p->models[2], 8, 0, out,

@@ -132,7 +132,7 @@ static void test_states(void **state)
 	assert_non_null(strstr(buf_str(&j), "\"name\":\"bravo\""));
 	assert_non_null(strstr(buf_str(&j), "\"state\":\"DOWN\",\"since\""));
 	assert_non_null(strstr(buf_str(&j), "\"stale\":true,\"stale_seconds\":4.0"));
-	assert_non_null(strstr(buf_str(&j), "\"missing\":[\"llama3.2:latest\"]"));
+	assert_non_null(strstr(buf_str(&j), "\"missing\":[],\"unloaded\":[\"llama3.2:latest\"]"));
 	assert_non_null(strstr(buf_str(&j), "\"gpu\":null"));
 	buf_release(&j);
 
