@@ -22,7 +22,7 @@ step() {
 # A free port range: try a few random bases.
 for try in 1 2 3 4 5; do
 	port=$(( ($$ * 31 + try * 977) % 20000 + 30000 ))
-	"$OBRIDGE" sim -n 3 --port "$port" --load-time 800ms --tok-interval 15ms \
+	"$OBRIDGE" sim -n 3 --port "$port" --load-time 800ms --tok-interval 15ms --num-parallel 4 \
 		--instance gpu-3:ttft=150ms --fleet-out "$dir/fleet.conf" >"$dir/sim.log" 2>&1 &
 	sim_pid=$!
 	i=0
@@ -40,7 +40,7 @@ if [ -z "$sim_pid" ]; then
 	cat "$dir/sim.log" >&2
 	exit 2
 fi
-echo "obridge demo: a simulated fleet of 3 Ollama servers on loopback (gpu-3 is slow)"
+echo "obridge demo: a simulated fleet of 3 Ollama servers on loopback (4 parallel slots each; gpu-3 is slow)"
 cat "$dir/sim.log"
 # The fleet file the simulator wrote, with keep_alive and num_ctx for the first model.
 sed -i 's/^\[model llama3.2:latest\]$/[model llama3.2:latest]\nkeep_alive = 30m\nnum_ctx = 4096/' \
@@ -52,6 +52,9 @@ step "$OBRIDGE" health --format text
 step "$OBRIDGE" preload
 step "$OBRIDGE" ps
 step "$OBRIDGE" warmup -m llama3.2 -n 3
+# The main job: a concurrency sweep on one instance finds where latency breaks.
+step "$OBRIDGE" bench --instance gpu-1 -m llama3.2 -c 1..16 -d 2s --max-tokens 16
+step "$OBRIDGE" bench --each -m llama3.2 -c 4 -d 2s --max-tokens 16 --no-chart
 step "$OBRIDGE" health --level 3 --format nagios
 step "$OBRIDGE" history
 echo
