@@ -69,7 +69,7 @@ int cmd_help(int argc, char **argv, struct ctx *ctx)
 		printf("usage: obridge [global options] COMMAND [options]\n\nCommands:\n");
 		for (size_t i = 0; i < ncommands; i++)
 			if (!(commands[i].flags & HIDDEN))
-				printf("  %-10s %s\n", commands[i].name, commands[i].summary);
+				printf("  %-11s %s\n", commands[i].name, commands[i].summary);
 		printf("\nRun 'obridge -h' for the global options and 'obridge help COMMAND' for "
 		       "a command's options.\n");
 		return EXIT_OK;

@@ -96,7 +96,7 @@ static void print_command_list(FILE *out)
 	for (size_t i = 0; i < ncommands; i++) {
 		if (commands[i].flags & HIDDEN)
 			continue;
-		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+		fprintf(out, "  %-11s %s\n", commands[i].name, commands[i].summary);
 	}
 	fputs("\nExit status: 0 ok, 1 warning or partial failure, 2 critical or failed,\n"
 	      "3 usage error, bad configuration or internal error.\n", out);
