@@ -197,9 +197,19 @@ static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max)
 			}
 			return (ssize_t)n;
 		}
-		if (r->finished)
-			return r->abort_stream ? MHD_CONTENT_READER_END_WITH_ERROR
-					       : MHD_CONTENT_READER_END_OF_STREAM;
+		if (r->finished) {
+			if (!r->abort_stream)
+				return MHD_CONTENT_READER_END_OF_STREAM;
+			/* The truncate fault: the connection must drop here. MHD closes it only on
+			 * a later pass (on a kept-alive connection sometimes not until the client
+			 * gives up), so shut the socket down now and let MHD clean up after. */
+			const union MHD_ConnectionInfo *ci =
+				MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+			if (ci)
+				shutdown(ci->connect_fd, SHUT_RDWR);
+			r->in->sim->woke = 1;
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+		}
 		int64_t now = mono_ns();
 		if (simapi_produce(r, now)) {
 			/* Lines already due (tok-interval 0, or running late) share one write. */
