@@ -132,35 +132,6 @@ static void now_utc(char *out, size_t n)
 	time_rfc3339nano(wall_ns(), 1, out, n);
 }
 
-/* RFC3339Nano in the local zone for seconds that may lie beyond int64 nanoseconds. */
-static void fmt_local(int64_t sec, long nsec, char *out, size_t n)
-{
-	time_t t = (time_t)sec;
-	struct tm tm;
-	localtime_r(&t, &tm);
-	char base[48];
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	char fr[24] = "";
-	if (nsec) {
-		snprintf(fr, sizeof(fr), ".%09ld", nsec);
-		size_t l = strlen(fr);
-		while (l > 1 && fr[l - 1] == '0')
-			fr[--l] = '\0';
-	}
-	long off = tm.tm_gmtoff;
-	char zone[16] = "Z";
-	if (off) {
-		char sign = off < 0 ? '-' : '+';
-		if (off < 0)
-			off = -off;
-		snprintf(zone, sizeof(zone), "%c%02ld:%02ld", sign, (off / 3600) % 100,
-			 (off / 60) % 60);
-	}
-	char tmp[128];
-	snprintf(tmp, sizeof(tmp), "%s%s%s", base, fr, zone);
-	strlcpy_(out, tmp, n);
-}
-
 static void fmt_expires(const struct simrunner *x, char *out, size_t n)
 {
 	int64_t sec = x->expires_wall / 1000000000LL;
@@ -174,7 +145,7 @@ static void fmt_expires(const struct simrunner *x, char *out, size_t n)
 			sec++;
 		}
 	}
-	fmt_local(sec, ns, out, n);
+	time_rfc3339(sec, ns, 0, out, n);
 }
 
 static void set_reply(struct simreq *r, int status, const char *type)

@@ -107,31 +107,26 @@ int64_t wall_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-void time_rfc3339nano(int64_t ns, int utc, char *out, size_t n)
+void time_rfc3339(int64_t sec, long nsec, int utc, char *out, size_t n)
 {
-	time_t secs = (time_t)(ns / 1000000000LL);
-	long frac = (long)(ns % 1000000000LL);
-	if (frac < 0) {
-		frac += 1000000000L;
-		secs--;
-	}
+	time_t secs = (time_t)sec;
 	struct tm tm;
 	if (utc)
 		gmtime_r(&secs, &tm);
 	else
 		localtime_r(&secs, &tm);
-	char base[40];
+	char base[48];
 	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	char fr[16] = "";
-	if (frac) {
-		snprintf(fr, sizeof(fr), ".%09ld", frac);
+	char fr[24] = "";
+	if (nsec) {
+		snprintf(fr, sizeof(fr), ".%09ld", nsec);
 		size_t l = strlen(fr);
 		while (l > 1 && fr[l - 1] == '0')
 			fr[--l] = '\0';
 	}
 	char zone[24];
 	long off = utc ? 0 : tm.tm_gmtoff;
-	if (utc || off == 0) {
+	if (off == 0) {
 		snprintf(zone, sizeof(zone), "Z");
 	} else {
 		char sign = off < 0 ? '-' : '+';
@@ -140,6 +135,17 @@ void time_rfc3339nano(int64_t ns, int utc, char *out, size_t n)
 		snprintf(zone, sizeof(zone), "%c%02ld:%02ld", sign, (off / 3600) % 100, (off / 60) % 60);
 	}
 	snprintf(out, n, "%s%s%s", base, fr, zone);
+}
+
+void time_rfc3339nano(int64_t ns, int utc, char *out, size_t n)
+{
+	int64_t sec = ns / 1000000000LL;
+	long frac = (long)(ns % 1000000000LL);
+	if (frac < 0) {
+		frac += 1000000000L;
+		sec--;
+	}
+	time_rfc3339(sec, frac, utc, out, n);
 }
 
 /* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar. */

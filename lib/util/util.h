@@ -28,6 +28,9 @@ int64_t mono_ns(void);
 /* Wall clock in nanoseconds since the epoch (for records only). */
 int64_t wall_ns(void);
 
+/* RFC3339Nano for seconds since the epoch plus nanoseconds: works past 2262, where int64
+ * nanoseconds end (Ollama's keep-alive-forever expires_at is in 2318). */
+void time_rfc3339(int64_t sec, long nsec, int utc, char *out, size_t n);
 /* Format wall time ns as RFC3339Nano: UTC ("...Z") when utc, else in the local zone ("...-07:00"). */
 void time_rfc3339nano(int64_t ns, int utc, char *out, size_t n);
 /* Parse RFC3339 with 0-9 fractional digits and Z or +hh:mm; returns 0 and ns since epoch

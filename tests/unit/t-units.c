@@ -119,6 +119,9 @@ static void test_time(void **state)
 	assert_string_equal(out, "2026-08-21T21:38:31.83753Z");
 	time_rfc3339nano(1787348311000000000LL, 1, out, sizeof(out));
 	assert_string_equal(out, "2026-08-21T21:38:31Z");
+	/* past int64 nanoseconds (Ollama's forever): seconds-based formatting */
+	time_rfc3339(10989000000LL, 5000, 1, out, sizeof(out));
+	assert_string_equal(out, "2318-03-25T12:00:00.000005Z"); /* date -u -d @10989000000 */
 	/* local form round-trips */
 	setenv("TZ", "America/Los_Angeles", 1);
 	time_rfc3339nano(1787348311837530000LL, 0, out, sizeof(out));
