@@ -428,6 +428,9 @@ out:
 int main(int argc, char **argv)
 {
 	setlocale(LC_ALL, "");
+	/* Character widths follow the user's locale; numbers never do: JSON, perfdata and
+	 * Prometheus text need '.' as the decimal point whatever LC_NUMERIC says. */
+	setlocale(LC_NUMERIC, "C");
 	signal(SIGPIPE, SIG_IGN);
 	return obridge_run(argc, argv);
 }

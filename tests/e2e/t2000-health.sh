@@ -229,6 +229,20 @@ test_expect_success '--watch repeats until interrupted' '
 	n=$(grep -c "^OBRIDGE OK" out); echo "runs: $n"; test "$n" -ge 3
 '
 
+# A German locale has ',' as its decimal point: machine output must not follow it.
+if [ -f /usr/share/i18n/locales/de_DE ] && command -v localedef >/dev/null 2>&1 &&
+	localedef -i de_DE -f UTF-8 "$TRASH/loc/de_DE.UTF-8" >/dev/null 2>&1; then
+	test_expect_success 'JSON and perfdata keep a decimal point under a de_DE locale' '
+		LOCPATH="$TRASH/loc" LC_ALL=de_DE.UTF-8 "$OBRIDGE" -f fleet.conf health --level 3 --format json >de.json &&
+		jq -e ".elapsed_s > 0 and .instances[0].latency_s > 0" de.json &&
+		LOCPATH="$TRASH/loc" LC_ALL=de_DE.UTF-8 "$OBRIDGE" -f fleet.conf health --level 3 --format nagios >de.txt &&
+		head -n 1 de.txt | grep -E "gpu-1=[0-9]+\.[0-9e-]+s;" &&
+		LOCPATH="$TRASH/loc" LC_ALL=de_DE.UTF-8 "$OBRIDGE" -f fleet.conf health --format prom | promtool check metrics
+	'
+else
+	test_skip 'no de_DE locale source to build a locale from (package locales)'
+fi
+
 # In parallel: 100 instances with one hanging take about the timeout (sequential
 # probing would take 100x the per-instance time; the bound is loose for noisy machines).
 test_expect_success '100 instances are checked in parallel within one deadline' '
