@@ -636,13 +636,13 @@ static int show_history(struct ctx *ctx, const struct hopts *o)
 				in_inc = 0;
 			}
 		}
-		double avail = checks ? 100.0 * (double)(checks - 0) / (double)checks : 0;
 		size_t okc = 0;
 		for (size_t i = 0; i < n; i++)
 			if (!strcmp(pr[i].instance, names[k]) &&
 			    (!strcmp(pr[i].state, "ok") || !strcmp(pr[i].state, "warn")))
 				okc++;
-		avail = checks ? 100.0 * (double)okc / (double)checks : 0;
+		/* availability: checks that were OK or WARNING (up and serving) */
+		double avail = checks ? 100.0 * (double)okc / (double)checks : 0;
 		buf_addf(&js, "],\"checks\":%zu,\"up\":%zu,\"healthy\":%zu,\"availability_pct\":%.3f,"
 			      "\"last_state\":\"%s\"}", checks, upc, okc, avail, last_state);
 		size_t row = table_add_row(&tb);
@@ -757,12 +757,14 @@ int cmd_health(int argc, char **argv, struct ctx *ctx)
 		case 'W':
 		case 'L':
 		case 'S': {
-			int64_t ns;
-			if (units_parse_duration(optarg, &ns, 0, err) < 0 || ns <= 0)
-				return cmd_usage_error("health", "--%s: %s",
-						       c == 't' ? "timeout" : c == 'W' ? "watch" :
-						       c == 'L' ? "lock-wait" : "since",
-						       ns <= 0 && !err[0] ? "must be positive" : err);
+			int64_t ns = 0;
+			const char *name = c == 't' ? "timeout" : c == 'W' ? "watch" :
+					   c == 'L' ? "lock-wait" : "since";
+			if (units_parse_duration(optarg, &ns, 0, err) < 0)
+				return cmd_usage_error("health", "--%s: %s", name, err);
+			if (ns <= 0)
+				return cmd_usage_error("health", "--%s: must be positive, not '%s'",
+						       name, optarg);
 			if (c == 't')
 				o.timeout_ns = ns;
 			else if (c == 'W')
@@ -797,7 +799,6 @@ int cmd_health(int argc, char **argv, struct ctx *ctx)
 	}
 	if (optind < argc)
 		return cmd_usage_error("health", "unexpected argument '%s'", argv[optind]);
-	err[0] = '\0';
 	if (ctx_open_store(ctx, "health") < 0)
 		return EXIT_UNKNOWN;
 	if (o.history)

@@ -135,6 +135,13 @@ test_expect_failure_code 3 'a bad range is a usage error' '
 	"$OBRIDGE" -f fleet.conf health -w 20:10 2>err; rc=$?; grep_q "start is greater than end" err; exit $rc
 '
 
+test_expect_success 'bad durations are usage errors naming the option' '
+	expect_code 3 "$OBRIDGE" -f fleet.conf health --timeout 0 2>e1 &&
+	grep_q "timeout: must be positive, not .0." e1 &&
+	expect_code 3 "$OBRIDGE" -f fleet.conf health --watch soon 2>e2 &&
+	grep_q "watch: invalid duration .soon." e2
+'
+
 test_expect_success '-q prints nothing when all is well, something when not' '
 	"$OBRIDGE" -f fleet.conf health -q >out && test ! -s out &&
 	fault gpu-1 down;
