@@ -1349,6 +1349,26 @@ static void context_array(struct buf *o, struct simreq *r)
 }
 
 /* The final chunk (stream) or the whole object (stream:false, text = the joined tokens). */
+/* The end of an OpenAI SSE stream: the finish chunk (choice: its fields before
+ * finish_reason, in Ollama's order), the usage
+ * chunk when asked for, then [DONE]. */
+static void v1_stream_end(struct buf *o, struct simreq *r, const char *object,
+			  const char *choice)
+{
+	buf_adds(o, "data: ");
+	v1_head(o, r, object);
+	buf_addf(o, ",\"choices\":[{%s,\"finish_reason\":\"%s\"}]}\n\n", choice,
+		 done_reason(r));
+	if (r->include_usage) {
+		buf_adds(o, "data: ");
+		v1_head(o, r, object);
+		buf_adds(o, ",\"choices\":[],");
+		v1_usage(o, r);
+		buf_adds(o, "}\n\n");
+	}
+	buf_adds(o, "data: [DONE]\n\n");
+}
+
 static void final_line(struct buf *o, struct simreq *r, const char *text)
 {
 	switch (r->kind) {
@@ -1380,20 +1400,7 @@ static void final_line(struct buf *o, struct simreq *r, const char *text)
 		break;
 	case REQ_V1CHAT:
 		if (r->stream) {
-			buf_adds(o, "data: ");
-			v1_head(o, r, "chat.completion.chunk");
-			buf_addf(
-				o,
-				",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"%s\"}]}\n\n",
-				done_reason(r));
-			if (r->include_usage) {
-				buf_adds(o, "data: ");
-				v1_head(o, r, "chat.completion.chunk");
-				buf_adds(o, ",\"choices\":[],");
-				v1_usage(o, r);
-				buf_adds(o, "}\n\n");
-			}
-			buf_adds(o, "data: [DONE]\n\n");
+			v1_stream_end(o, r, "chat.completion.chunk", "\"index\":0,\"delta\":{}");
 			return;
 		}
 		v1_head(o, r, "chat.completion");
@@ -1407,20 +1414,7 @@ static void final_line(struct buf *o, struct simreq *r, const char *text)
 		return;
 	case REQ_V1COMPL:
 		if (r->stream) {
-			buf_adds(o, "data: ");
-			v1_head(o, r, "text_completion");
-			buf_addf(
-				o,
-				",\"choices\":[{\"text\":\"\",\"index\":0,\"finish_reason\":\"%s\"}]}\n\n",
-				done_reason(r));
-			if (r->include_usage) {
-				buf_adds(o, "data: ");
-				v1_head(o, r, "text_completion");
-				buf_adds(o, ",\"choices\":[],");
-				v1_usage(o, r);
-				buf_adds(o, "}\n\n");
-			}
-			buf_adds(o, "data: [DONE]\n\n");
+			v1_stream_end(o, r, "text_completion", "\"text\":\"\",\"index\":0");
 			return;
 		}
 		v1_head(o, r, "text_completion");
