@@ -13,6 +13,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "../util/util.h"
@@ -36,6 +37,8 @@ struct xfer {
 	char *body;
 	size_t body_len;
 	struct curl_slist *own_hdrs;   /* per-request header list, else a cached one */
+	struct curl_slist *cfg_hdrs;   /* header list the handle was last set up with */
+	int configured;                /* the handle holds the options of url/method/... */
 	int line_mode;
 	int (*on_line)(void *ud, const char *line, size_t len, int64_t t_ns);
 	void (*on_headers)(void *ud, long status, int64_t t_ns);
@@ -89,6 +92,7 @@ struct http_engine {
 	size_t npend_cancel, cap_cancel;
 
 	int insecure;
+	int no_proxy_env;              /* no proxy variable set: spare libcurl the lookups */
 	char *auth_header;             /* "Authorization: Bearer ..." (secret) */
 	char *user_agent;
 	void (*trace)(void *ud, const char *msg);
@@ -99,7 +103,21 @@ struct http_engine {
 	size_t nhc;
 
 	struct epoll_event evs[256];
+
+	/*
+	 * What epoll holds for each descriptor, so that a connection going idle and being
+	 * reused costs no epoll_ctl. Sockets that we open for libcurl (FD_OWNED) stay
+	 * registered while idle (FD_PARKED); our close callback sees them go. Others (the
+	 * resolver's) are removed when libcurl says so.
+	 */
+	uint32_t *fdst;
+	size_t nfdst;
 };
+
+#define FD_EVMASK (EPOLLIN | EPOLLOUT)
+#define FD_REG (1u << 28)
+#define FD_OWNED (1u << 29)
+#define FD_PARKED (1u << 30)
 
 static int curl_inited;
 
@@ -265,29 +283,91 @@ void http_redact_url(const char *url, char *out, size_t n)
 
 /* ---- engine ---- */
 
-static int sock_cb(CURL *h, curl_socket_t s, int what, void *userp, void *socketp)
+static uint32_t *fd_state(struct http_engine *e, curl_socket_t s)
 {
-	struct http_engine *e = userp;
-	struct epoll_event ev;
-	(void)h;
-	memset(&ev, 0, sizeof(ev));
-	ev.data.fd = s;
-	if (what == CURL_POLL_REMOVE) {
-		if (socketp)
-			epoll_ctl(e->epfd, EPOLL_CTL_DEL, s, &ev);
-		curl_multi_assign(e->multi, s, NULL);
-		return 0;
+	if (s < 0)
+		return NULL;
+	if ((size_t)s >= e->nfdst) {
+		size_t n = e->nfdst ? e->nfdst : 256;
+		while (n <= (size_t)s)
+			n *= 2;
+		e->fdst = xrealloc(e->fdst, n * sizeof(*e->fdst));
+		memset(e->fdst + e->nfdst, 0, (n - e->nfdst) * sizeof(*e->fdst));
+		e->nfdst = n;
 	}
-	ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0);
-	if (socketp) {
+	return &e->fdst[s];
+}
+
+static void fd_ctl(struct http_engine *e, curl_socket_t s, uint32_t *st, uint32_t want)
+{
+	struct epoll_event ev;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = want;
+	ev.data.fd = s;
+	if (*st & FD_REG) {
 		if (epoll_ctl(e->epfd, EPOLL_CTL_MOD, s, &ev) && errno == ENOENT)
 			epoll_ctl(e->epfd, EPOLL_CTL_ADD, s, &ev);
 	} else {
 		if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, s, &ev) && errno == EEXIST)
 			epoll_ctl(e->epfd, EPOLL_CTL_MOD, s, &ev);
-		curl_multi_assign(e->multi, s, (void *)1);
 	}
+	*st = (*st & FD_OWNED) | FD_REG | want;
+}
+
+static void fd_unreg(struct http_engine *e, curl_socket_t s, uint32_t *st)
+{
+	struct epoll_event ev;
+	memset(&ev, 0, sizeof(ev));
+	if (*st & FD_REG)
+		epoll_ctl(e->epfd, EPOLL_CTL_DEL, s, &ev);
+	*st &= FD_OWNED;
+}
+
+static int sock_cb(CURL *h, curl_socket_t s, int what, void *userp, void *socketp)
+{
+	struct http_engine *e = userp;
+	uint32_t *st = fd_state(e, s);
+	(void)h;
+	(void)socketp;
+	if (!st)
+		return 0;
+	if (what == CURL_POLL_REMOVE) {
+		if ((*st & (FD_OWNED | FD_REG)) == (FD_OWNED | FD_REG))
+			*st |= FD_PARKED; /* idle: keep it registered until reused or closed */
+		else
+			fd_unreg(e, s, st);
+		return 0;
+	}
+	uint32_t want = ((what & CURL_POLL_IN) ? EPOLLIN : 0) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0);
+	*st &= ~FD_PARKED;
+	if ((*st & FD_OWNED) && (*st & FD_REG) && (*st & FD_EVMASK) == want)
+		return 0;
+	fd_ctl(e, s, st, want);
 	return 0;
+}
+
+static curl_socket_t open_cb(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	struct http_engine *e = clientp;
+	(void)purpose;
+	curl_socket_t s = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+	if (s == CURL_SOCKET_BAD)
+		return s;
+	uint32_t *st = fd_state(e, s);
+	if (st)
+		*st = FD_OWNED; /* a new descriptor is in no epoll set */
+	return s;
+}
+
+static int close_cb(void *clientp, curl_socket_t s)
+{
+	struct http_engine *e = clientp;
+	uint32_t *st = fd_state(e, s);
+	if (st) {
+		fd_unreg(e, s, st);
+		*st = 0;
+	}
+	return close(s);
 }
 
 static int timer_cb(CURLM *m, long timeout_ms, void *userp)
@@ -350,6 +430,14 @@ struct http_engine *http_engine_new(const struct http_engine_opts *o, char *err)
 	e->timer_at = -1;
 	e->seq = 1;
 	e->insecure = o->insecure;
+	/* libcurl reads these (as detect_proxy() does) on every request; when none is set,
+	 * saying "no proxy" up front gives the same result without the lookups. */
+	e->no_proxy_env = 1;
+	static const char *const proxy_vars[] = { "http_proxy", "https_proxy", "HTTPS_PROXY",
+						  "all_proxy", "ALL_PROXY" };
+	for (size_t i = 0; i < ARRAY_SIZE(proxy_vars); i++)
+		if (getenv(proxy_vars[i]) && *getenv(proxy_vars[i]))
+			e->no_proxy_env = 0;
 	if (o->bearer_token && *o->bearer_token)
 		e->auth_header = xasprintf("Authorization: Bearer %s", o->bearer_token);
 	e->user_agent = o->user_agent ? xstrdup(o->user_agent)
@@ -381,6 +469,8 @@ static void xfer_destroy(struct xfer *x)
 {
 	if (x->h)
 		curl_easy_cleanup(x->h);
+	free(x->url);
+	free(x->method);
 	http_lines_release(&x->lines);
 	buf_release(&x->resp.body);
 	buf_release(&x->trace_req);
@@ -414,6 +504,7 @@ void http_engine_free(struct http_engine *e)
 	free(e->freeslots);
 	free(e->pend_add);
 	free(e->pend_cancel);
+	free(e->fdst);
 	free(e);
 }
 
@@ -494,7 +585,6 @@ static struct xfer *xfer_get(struct http_engine *e)
 	if (x) {
 		e->pool = x->next;
 		e->npool--;
-		curl_easy_reset(x->h);
 		return x;
 	}
 	x = xcalloc(1, sizeof(*x));
@@ -510,13 +600,14 @@ static struct xfer *xfer_get(struct http_engine *e)
 /* Return a finished transfer to the pool, clearing per-request state. */
 static void xfer_put(struct http_engine *e, struct xfer *x)
 {
-	free(x->url);
-	free(x->method);
+	/* url and method stay: they describe how the handle is still set up. */
 	free(x->body);
-	if (x->own_hdrs)
+	x->body = NULL;
+	if (x->own_hdrs) {
 		slist_free_wiped(x->own_hdrs);
-	x->url = x->method = x->body = NULL;
-	x->own_hdrs = NULL;
+		x->own_hdrs = NULL;
+		x->configured = 0; /* the handle points at the freed list */
+	}
 	http_lines_reset(&x->lines);
 	if (x->resp.body.cap > 65536)
 		buf_release(&x->resp.body);
@@ -532,9 +623,20 @@ static void xfer_put(struct http_engine *e, struct xfer *x)
 	e->npool++;
 }
 
-static void setup_easy(struct http_engine *e, struct xfer *x, const struct http_req *r)
+/* Point the handle at this request's body (the pointer changes every time). */
+static void setup_body(struct xfer *x)
+{
+	if (x->body || strcmp(x->method, "POST") == 0) {
+		curl_easy_setopt(x->h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->body_len);
+		curl_easy_setopt(x->h, CURLOPT_POSTFIELDS, x->body ? x->body : "");
+	}
+}
+
+static void setup_easy(struct http_engine *e, struct xfer *x, struct curl_slist *hdrs)
 {
 	CURL *h = x->h;
+	if (x->configured)
+		curl_easy_reset(h);
 	curl_easy_setopt(h, CURLOPT_URL, x->url);
 	curl_easy_setopt(h, CURLOPT_PRIVATE, x);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
@@ -548,6 +650,12 @@ static void setup_easy(struct http_engine *e, struct xfer *x, const struct http_
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->errbuf);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, e->user_agent);
+	if (e->no_proxy_env)
+		curl_easy_setopt(h, CURLOPT_PROXY, "");
+	curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_cb);
+	curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, e);
+	curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, close_cb);
+	curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, e);
 	if (x->timeout_ns > 0)
 		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
 				 (long)((x->timeout_ns + 999999) / 1000000));
@@ -558,8 +666,9 @@ static void setup_easy(struct http_engine *e, struct xfer *x, const struct http_
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
 	int has_body = x->body != NULL;
-	const char *ct = r->content_type ? r->content_type : "application/json";
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, get_hdrs(e, x, has_body, ct, r->accept));
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	x->cfg_hdrs = hdrs;
+	x->configured = 1;
 	if (strcmp(x->method, "GET") == 0 && !has_body) {
 		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
 	} else if (strcmp(x->method, "HEAD") == 0) {
@@ -570,10 +679,7 @@ static void setup_easy(struct http_engine *e, struct xfer *x, const struct http_
 		} else {
 			curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, x->method);
 		}
-		if (has_body || strcmp(x->method, "POST") == 0) {
-			curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->body_len);
-			curl_easy_setopt(h, CURLOPT_POSTFIELDS, x->body ? x->body : "");
-		}
+		setup_body(x);
 	}
 }
 
@@ -589,9 +695,19 @@ long http_submit(struct http_engine *e, const struct http_req *r, char *err)
 	if (!x)
 		return seterr(err, "cannot create a libcurl handle");
 	int64_t now = mono_ns();
+	const char *method = r->method ? r->method : "GET";
+	int64_t cto = r->connect_timeout_ns > 0 ? r->connect_timeout_ns : 10000000000LL;
+	/* A pooled handle still set up for the same request needs only its body. */
+	int same = x->configured && strcmp(x->url, r->url) == 0 &&
+		   strcmp(x->method, method) == 0 && x->timeout_ns == r->timeout_ns &&
+		   x->connect_timeout_ns == cto;
+	if (!same) {
+		free(x->url);
+		free(x->method);
+		x->url = xstrdup(r->url);
+		x->method = xstrdup(method);
+	}
 	x->e = e;
-	x->url = xstrdup(r->url);
-	x->method = xstrdup(r->method ? r->method : "GET");
 	if (r->body) {
 		x->body_len = r->body_len ? r->body_len : strlen(r->body);
 		x->body = xmalloc(x->body_len + 1);
@@ -607,8 +723,7 @@ long http_submit(struct http_engine *e, const struct http_req *r, char *err)
 	x->ud = r->ud;
 	x->max_body = r->max_body ? r->max_body : HTTP_BODY_MAX_DEFAULT;
 	x->timeout_ns = r->timeout_ns;
-	x->connect_timeout_ns = r->connect_timeout_ns > 0 ? r->connect_timeout_ns
-							    : 10000000000LL;
+	x->connect_timeout_ns = cto;
 	x->headers_done = 0;
 	x->added = 0;
 	x->fail = HTTP_OK;
@@ -627,7 +742,12 @@ long http_submit(struct http_engine *e, const struct http_req *r, char *err)
 								       : TRACE_BODY_MAX,
 				 &x->trace_req);
 	}
-	setup_easy(e, x, r);
+	const char *ct = r->content_type ? r->content_type : "application/json";
+	struct curl_slist *hdrs = get_hdrs(e, x, x->body != NULL, ct, r->accept);
+	if (same && hdrs == x->cfg_hdrs && !x->own_hdrs)
+		setup_body(x);
+	else
+		setup_easy(e, x, hdrs);
 
 	/* Slot and id. */
 	size_t slot;
@@ -1210,6 +1330,13 @@ int http_poll(struct http_engine *e, int64_t timeout_ns, int extra_fd, int *extr
 		if (extra_reg && fd == extra_fd) {
 			if (extra_ready)
 				*extra_ready = 1;
+			continue;
+		}
+		if ((size_t)fd < e->nfdst && (e->fdst[fd] & FD_PARKED)) {
+			/* An idle connection spoke (usually the server closing it): stop
+			 * watching it; libcurl finds out when it next tries to reuse it. */
+			fd_unreg(e, fd, &e->fdst[fd]);
+			e->fdst[fd] &= ~FD_PARKED;
 			continue;
 		}
 		int flags = 0;

@@ -325,6 +325,14 @@ static void *conn_main(void *arg)
 			wr(fd, out);
 		} else if (strcmp(path, "/close") == 0) {
 			break;
+		} else if (strcmp(path, "/idleclose") == 0) {
+			/* Answer, keep the connection a moment, then close it while idle. */
+			wr(fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+			msleep(50);
+			break;
+		} else if (strcmp(path, "/connclose") == 0) {
+			wr(fd, "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok");
+			break;
 		} else {
 			wr(fd, "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\n"
 			       "Content-Length: 18\r\n\r\n404 page not found");
@@ -1046,6 +1054,95 @@ static void test_delete_with_body(void **state)
 	http_engine_free(e);
 }
 
+/* A connection the server closes while it sits idle in the pool: the loop must not keep
+ * waking up for it, and the next request gets a new connection. */
+static void test_idle_close(void **state)
+{
+	(void)state;
+	struct http_engine *e = engine();
+	char url[128];
+	url_of(url, sizeof(url), "/idleclose");
+	struct http_req r = { 0 };
+	r.url = url;
+	struct result *a = calloc(1, sizeof(*a));
+	int before = srv_conns;
+	run_one(e, &r, a);
+	assert_int_equal(a->status, 200);
+	/* Idle for 400 ms in 100 ms waits: a registration left readable would return at
+	 * once, every time. */
+	int returns = 0;
+	int64_t until = mono_ns() + 400000000LL;
+	while (mono_ns() < until) {
+		assert_int_equal(http_poll(e, 100000000LL, -1, NULL), 0);
+		returns++;
+	}
+	assert_true(returns <= 8);
+	for (int i = 0; i < 3; i++) {
+		memset(a, 0, sizeof(*a));
+		run_one(e, &r, a);
+		assert_int_equal(a->err, HTTP_OK);
+		assert_int_equal(a->status, 200);
+		assert_false(a->reused);
+		msleep(120); /* let the server close it again */
+	}
+	assert_int_equal(srv_conns - before, 4);
+	free(a);
+	http_engine_free(e);
+}
+
+/* Every response closes its connection: descriptors are reused by the next socket. */
+static void test_conn_close_each(void **state)
+{
+	(void)state;
+	struct http_engine *e = engine();
+	char url[128], url2[128];
+	url_of(url, sizeof(url), "/connclose");
+	url_of(url2, sizeof(url2), "/ok");
+	struct result *a = calloc(1, sizeof(*a));
+	for (int i = 0; i < 60; i++) {
+		struct http_req r = { 0 };
+		r.url = i % 3 == 2 ? url2 : url;
+		memset(a, 0, sizeof(*a));
+		run_one(e, &r, a);
+		assert_int_equal(a->err, HTTP_OK);
+		assert_int_equal(a->status, 200);
+	}
+	free(a);
+	http_engine_free(e);
+}
+
+/* A pooled handle reused for the same URL with another body sends the new body. */
+static void test_same_request_new_body(void **state)
+{
+	(void)state;
+	struct http_engine *e = engine();
+	char url[128];
+	url_of(url, sizeof(url), "/echo");
+	struct result *a = calloc(1, sizeof(*a));
+	const char *bodies[] = { "{\"a\":1}", "{\"bb\":22}", "{}" };
+	const char *lens[] = { "Content-Length: 7\r\n", "Content-Length: 9\r\n",
+			       "Content-Length: 2\r\n" };
+	for (int i = 0; i < 3; i++) {
+		struct http_req r = { 0 };
+		r.method = "POST";
+		r.url = url;
+		r.body = bodies[i];
+		memset(a, 0, sizeof(*a));
+		run_one(e, &r, a);
+		assert_int_equal(a->status, 200);
+		assert_non_null(strstr(a->body, lens[i]));
+	}
+	/* then a GET on the same handle: no body, no POST */
+	struct http_req g = { 0 };
+	g.url = url;
+	memset(a, 0, sizeof(*a));
+	run_one(e, &g, a);
+	assert_non_null(strstr(a->body, "GET /echo HTTP/1.1\r\n"));
+	assert_null(strstr(a->body, "Content-Length"));
+	free(a);
+	http_engine_free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1075,6 +1172,9 @@ int main(void)
 		cmocka_unit_test(test_ollama_stream_submit),
 		cmocka_unit_test(test_ollama_fanout),
 		cmocka_unit_test(test_delete_with_body),
+		cmocka_unit_test(test_idle_close),
+		cmocka_unit_test(test_conn_close_each),
+		cmocka_unit_test(test_same_request_new_body),
 	};
 	return cmocka_run_group_tests(tests, setup_server, NULL);
 }
