@@ -528,11 +528,16 @@ void bench_knee_report(const struct bench_row *rows, size_t n, int flags, int64_
 	knee_sentence(&kr, &o, &sent);
 	struct knee_slots ks;
 	if (!ep && !(flags & BENCH_VIEW_RATE)) {
-		/* The slot shape is read from TTFT p50 (every stream waits the same rounds). */
+		/*
+		 * The slot shape is read from TTFT p95: the stream that waits longest waits
+		 * ceil(c/S) - 1 rounds both in steady state and in a step too short to reach
+		 * it (all c start together), where the median still reflects the start-up
+		 * burst and reads too few rounds.
+		 */
 		for (size_t i = 0, j = 0; i < n && j < m; i++) {
 			const struct bench_row *r = &rows[i];
 			if (!r->instance[0] && !r->partial && r->ok && r->x == pts[j].x)
-				pts[j++].p95_ns = r->ttft_p50;
+				pts[j++].p95_ns = r->ttft_p95;
 		}
 		if (knee_slots(pts, m, &ks) == 1) {
 			k->has_slots = 1;
