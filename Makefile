@@ -84,7 +84,9 @@ demo: deps-auto
 
 # Benchmarks, not tests: each script prints its figures and ratios against wrk and hey.
 BENCH_SCRIPTS = tests/bench-self.sh tests/bench-engine.sh tests/bench-top.sh
-bench-self: all
+bench-self:
+	@sh .ci/deps --bench --check >/dev/null 2>&1 || sh .ci/deps --bench
+	@$(MAKE) --no-print-directory all
 	@for s in $(BENCH_SCRIPTS); do \
 		if [ -f "$$s" ]; then echo "==> $$s"; sh "$$s" ./$(BUILD)/obridge || exit 1; fi; \
 	done

@@ -106,31 +106,48 @@ EOF
 		n=$((n + 1))
 	done
 	url="http://127.0.0.1:$port/api/version"
-	echo "(1) engine ceiling: GET $url (nginx, 1 worker), 64 connections, ${SECS}s each"
-	ob=$($PIN_CLI "$OBRIDGE" -H "http://127.0.0.1:$port" bench --endpoint version -c 64 \
-		-d "${SECS}s" --warmup 0 --json 2>/dev/null |
-		jq -r '.steps[0] | "\(.summary.throughput.req_per_s) \(.summary.requests.failed) \(.summary.e2e.p50_ns) \(.summary.e2e.p99_ns) \(.client.cpu_pct)"')
-	set -- $ob
-	ob_rps=${1:-0}
-	printf "    obridge bench: %10.0f req/s  (errors %s, p50 %.0f us, p99 %.0f us, client CPU %s%%)\n" \
-		"$ob_rps" "${2:-?}" "$(awk -v v="${3:-0}" 'BEGIN { print v / 1000 }')" \
+	ROUNDS=${BENCH_ROUNDS:-3}
+	echo "(1) engine ceiling: GET $url (nginx, 1 worker), 64 connections, ${SECS}s each," \
+		"$ROUNDS interleaved rounds (median; shared machines drift between runs)"
+	have_wrk=0 have_hey=0
+	command -v wrk >/dev/null 2>&1 && have_wrk=1
+	command -v hey >/dev/null 2>&1 && have_hey=1
+	: >"$TMP/ob" && : >"$TMP/wrk" && : >"$TMP/hey"
+	r=0
+	while [ $r -lt "$ROUNDS" ]; do
+		r=$((r + 1))
+		$PIN_CLI "$OBRIDGE" -H "http://127.0.0.1:$port" bench --endpoint version -c 64 \
+			-d "${SECS}s" --warmup 0 --json 2>/dev/null |
+			jq -r '.steps[0] | "\(.summary.throughput.req_per_s) \(.summary.requests.failed) \(.summary.e2e.p50_ns) \(.summary.e2e.p99_ns) \(.client.cpu_pct)"' \
+				>>"$TMP/ob"
+		[ $have_wrk = 1 ] && $PIN_CLI wrk -t1 -c64 -d"${SECS}s" "$url" 2>/dev/null |
+			awk '/^Requests\/sec/ { print $2 }' >>"$TMP/wrk"
+		[ $have_hey = 1 ] && $PIN_CLI hey -c 64 -z "${SECS}s" "$url" 2>/dev/null |
+			awk '/Requests\/sec/ { print $2 }' >>"$TMP/hey"
+	done
+	# median of the first column of a file, 0 when empty
+	median() { sort -g -k1,1 "$1" | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print 0 }'; }
+	runs() { awk '{ printf "%s%.0f", (NR > 1 ? " " : ""), $1 }' "$1"; }
+	ob_rps=$(median "$TMP/ob")
+	set -- $(sort -g -k1,1 "$TMP/ob" | awk -v m="$ob_rps" '$1 == m { print; exit }')
+	printf "    obridge bench: %10.0f req/s  (runs: %s; errors %s, p50 %.0f us, p99 %.0f us, client CPU %s%%)\n" \
+		"$ob_rps" "$(runs "$TMP/ob")" "${2:-?}" "$(awk -v v="${3:-0}" 'BEGIN { print v / 1000 }')" \
 		"$(awk -v v="${4:-0}" 'BEGIN { print v / 1000 }')" "${5:-?}"
-	wrk_rps=0
-	if command -v wrk >/dev/null 2>&1; then
-		wrk_rps=$($PIN_CLI wrk -t1 -c64 -d"${SECS}s" "$url" 2>/dev/null | awk '/^Requests\/sec/ { print $2 }')
-		printf "    wrk -t1 -c64:  %10.0f req/s\n" "${wrk_rps:-0}"
+	wrk_rps=0 hey_rps=0
+	if [ $have_wrk = 1 ]; then
+		wrk_rps=$(median "$TMP/wrk")
+		printf "    wrk -t1 -c64:  %10.0f req/s  (runs: %s)\n" "$wrk_rps" "$(runs "$TMP/wrk")"
 	else
-		echo "    wrk: not installed"
+		echo "    wrk: not installed (Debian package wrk)"
 	fi
-	hey_rps=0
-	if command -v hey >/dev/null 2>&1; then
-		hey_rps=$($PIN_CLI hey -c 64 -z "${SECS}s" "$url" 2>/dev/null | awk '/Requests\/sec/ { print $2 }')
-		printf "    hey -c 64:     %10.0f req/s\n" "${hey_rps:-0}"
+	if [ $have_hey = 1 ]; then
+		hey_rps=$(median "$TMP/hey")
+		printf "    hey -c 64:     %10.0f req/s  (runs: %s)\n" "$hey_rps" "$(runs "$TMP/hey")"
 	else
 		echo "    hey: not installed (Debian package hey)"
 	fi
-	echo "    ratios: obridge/wrk $(ratio "$ob_rps" "${wrk_rps:-0}") (goal >= 0.7)," \
-		"obridge/hey $(ratio "$ob_rps" "${hey_rps:-0}") (goal >= 1.5)"
+	echo "    ratios: obridge/wrk $(ratio "$ob_rps" "$wrk_rps") (goal >= 0.7)," \
+		"obridge/hey $(ratio "$ob_rps" "$hey_rps") (goal >= 1.5)"
 	kill "$NGXPID" 2>/dev/null
 	wait "$NGXPID" 2>/dev/null
 	NGXPID=""
