@@ -760,7 +760,7 @@ int cmd_health(int argc, char **argv, struct ctx *ctx)
 			int64_t ns = 0;
 			const char *name = c == 't' ? "timeout" : c == 'W' ? "watch" :
 					   c == 'L' ? "lock-wait" : "since";
-			if (units_parse_duration(optarg, &ns, 0, err) < 0)
+			if (units_parse_duration(optarg, &ns, c == 'S' ? UNITS_DAYS : 0, err) < 0)
 				return cmd_usage_error("health", "--%s: %s", name, err);
 			if (ns <= 0)
 				return cmd_usage_error("health", "--%s: must be positive, not '%s'",

@@ -21,6 +21,8 @@ static const struct unit duration_units[] = {
 	{ "ms", 1e6 },     { "s", 1e9 },     { "m", 60e9 },        { "h", 3600e9 },
 };
 
+static const struct unit day_units[] = { { "d", 86400e9 }, { "w", 7 * 86400e9 } };
+
 int units_parse_duration(const char *s, int64_t *ns, int flags, char *err)
 {
 	if (!s)
@@ -74,6 +76,13 @@ int units_parse_duration(const char *s, int64_t *ns, int flags, char *err)
 				u = &duration_units[i];
 				ul = l;
 			}
+		}
+		if (!u && (flags & UNITS_DAYS)) {
+			for (size_t i = 0; i < ARRAY_SIZE(day_units); i++)
+				if (*p == day_units[i].name[0]) {
+					u = &day_units[i];
+					ul = 1;
+				}
 		}
 		if (!u) {
 			if (*p == '\0')

@@ -14,6 +14,9 @@ enum units_flags {
 	UNITS_NEG_FOREVER = 1 << 0,
 	/* A bare number without a unit is rejected (Go's time.ParseDuration; "0" stays valid). */
 	UNITS_REQUIRE_UNIT = 1 << 1,
+	/* Also accept days and weeks ("7d", "2w", "1d12h"): for look-back ages, never for
+	 * values sent to Ollama (Go's durations have no such units). */
+	UNITS_DAYS = 1 << 2,
 };
 
 /*

@@ -227,7 +227,14 @@ test_expect_success '--history shows availability and incidents' '
 	grep -E "^gpu-3 +[0-9]+ +[0-9]+ +[0-9.]+%" out &&
 	grep_q "^gpu-3: failing since .* for .*: down: HEAD /: connection refused" out &&
 	"$OBRIDGE" -f fleet.conf health --history --since 1h --json >h.json &&
-	jq -e "(.instances | map(select(.name == \"gpu-3\"))[0].incidents | length) >= 1" h.json
+	jq -e "(.instances | map(select(.name == \"gpu-3\"))[0].incidents | length) >= 1" h.json &&
+	"$OBRIDGE" -f fleet.conf health --history --since 1d --json >d.json &&
+	jq -e ".instances | map(select(.name == \"gpu-3\")) | length == 1" d.json &&
+	"$OBRIDGE" -f fleet.conf health --history --since 2w >/dev/null
+'
+
+test_expect_failure_code 3 '--since takes no years' '
+	"$OBRIDGE" -f fleet.conf health --history --since 1y
 '
 
 test_expect_success '--watch repeats until interrupted' '

@@ -36,6 +36,11 @@ static void test_durations(void **state)
 		{ "24h", 0, 86400000000000LL },
 		{ "0", UNITS_REQUIRE_UNIT, 0 },
 		{ "1m0s", UNITS_REQUIRE_UNIT, 60000000000LL },
+		{ "7d", UNITS_DAYS, 7 * 86400000000000LL },
+		{ "1d12h", UNITS_DAYS, 129600000000000LL },
+		{ "2w", UNITS_DAYS, 14 * 86400000000000LL },
+		{ "90m", UNITS_DAYS, 5400000000000LL },
+		{ "1.5d", UNITS_DAYS, 129600000000000LL },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(ok); i++) {
 		int64_t ns = -42;
@@ -60,6 +65,9 @@ static void test_durations(void **state)
 		{ "1m5", 0, "missing unit" },
 		{ "99999999999h", 0, "out of range" },
 		{ "-", 0, "invalid" },
+		{ "7d", 0, "unknown unit" },   /* not a Go duration: never sent to Ollama */
+		{ "2w", 0, "unknown unit" },
+		{ "3y", UNITS_DAYS, "unknown unit" },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		int64_t ns;
