@@ -128,6 +128,8 @@ static const struct comp_opt comp_opts[] = {
 
 	OPT("history", "kind", 'k', CK_RUNKIND, "only runs of this kind"),
 	OPT("history", "limit", 'n', CK_TEXT, "show at most N runs"),
+	OPT("history", "prune", 0, CK_TEXT, "delete runs older than AGE"),
+	FLAG("history", "dry-run", 0, "with --prune: only count"),
 	FLAG("history", "json", 0, "print JSON"),
 	FLAG("history", "help", 'h', "show this help"),
 

@@ -27,11 +27,15 @@
 
 static const char *const usage[] = {
 	"usage: obridge history [--kind KIND] [--limit N] [--json]",
+	"       obridge history --prune AGE [--kind KIND] [--dry-run] [--json]",
 	"",
-	"List the recorded runs (bench, health, warmup, ...), newest first.",
+	"List the recorded runs (bench, health, warmup, ...), newest first, or delete",
+	"the runs older than AGE with their steps, samples and probes.",
 	"",
 	"  -k, --kind KIND   only runs of this kind",
 	"  -n, --limit N     show at most N runs (default 50, 0 for all)",
+	"      --prune AGE   delete runs that started more than AGE ago (30d, 2w, 12h)",
+	"      --dry-run     with --prune: count what would be deleted, delete nothing",
 	"      --json        print a JSON array of runs with all their fields",
 	"  -h, --help        show this help",
 	NULL,
@@ -318,12 +322,23 @@ static const char *bad_option(char **argv, int opt)
 	return name;
 }
 
-/* Parse the options into *kind and *limit; returns -1 to go on, else the exit code. */
-static int parse_options(int argc, char **argv, struct ctx *ctx, const char **kind, long *limit)
+struct history_opts {
+	const char *kind;
+	long limit;
+	int limit_given;
+	int64_t prune_ns;  /* 0 = list */
+	const char *prune_arg;
+	int dry_run;
+};
+
+/* Parse the options into *o; returns -1 to go on, else the exit code. */
+static int parse_options(int argc, char **argv, struct ctx *ctx, struct history_opts *o)
 {
 	static const struct option longopts[] = {
 		{ "kind", required_argument, NULL, 'k' },
 		{ "limit", required_argument, NULL, 'n' },
+		{ "prune", required_argument, NULL, 'P' },
+		{ "dry-run", no_argument, NULL, 'D' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -333,19 +348,35 @@ static int parse_options(int argc, char **argv, struct ctx *ctx, const char **ki
 	while ((c = getopt_long(argc, argv, "+:hk:n:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'k':
-			*kind = optarg;
+			o->kind = optarg;
 			break;
 		case 'n': {
 			char *end;
 			errno = 0;
-			*limit = strtol(optarg, &end, 10);
-			if (errno || end == optarg || *end || *limit < 0 || *limit > INT_MAX)
+			o->limit = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || o->limit < 0 || o->limit > INT_MAX)
 				return cmd_usage_error("history",
 						       "invalid value '%s' for --limit: expected a "
 						       "whole number >= 0",
 						       optarg);
+			o->limit_given = 1;
 			break;
 		}
+		case 'P': {
+			char err[ERR_MAX];
+			o->prune_arg = optarg;
+			if (units_parse_duration(optarg, &o->prune_ns, UNITS_DAYS, err) < 0)
+				return cmd_usage_error("history", "--prune: %s", err);
+			if (o->prune_ns <= 0)
+				return cmd_usage_error("history",
+						       "--prune: the age must be positive, not '%s' "
+						       "(it would delete every run)",
+						       optarg);
+			break;
+		}
+		case 'D':
+			o->dry_run = 1;
+			break;
 		case 'j':
 			ctx->json = 1;
 			break;
@@ -362,22 +393,89 @@ static int parse_options(int argc, char **argv, struct ctx *ctx, const char **ki
 	}
 	if (optind < argc)
 		return cmd_usage_error("history", "unexpected argument '%s'", argv[optind]);
+	if (o->dry_run && !o->prune_ns)
+		return cmd_usage_error("history", "--dry-run goes with --prune");
+	if (o->limit_given && o->prune_ns)
+		return cmd_usage_error("history", "--limit and --prune exclude each other");
 	return -1;
+}
+
+static void group_digits(int64_t v, char *out, size_t n)
+{
+	char raw[32];
+	snprintf(raw, sizeof(raw), "%" PRId64, v);
+	size_t len = strlen(raw), j = 0;
+	for (size_t i = 0; i < len && j + 2 < n; i++) {
+		if (i && (len - i) % 3 == 0)
+			out[j++] = ',';
+		out[j++] = raw[i];
+	}
+	out[j] = '\0';
+}
+
+static int prune(struct ctx *ctx, const struct history_opts *o)
+{
+	char err[ERR_MAX];
+	struct store_prune_counts c;
+	int64_t before = wall_ns() - o->prune_ns;
+	int rc = store_prune(ctx->store, before, o->kind, o->dry_run, &c, err);
+	if (rc < 0)
+		cmd_error("history", "%s", err);
+	if (ctx->json) {
+		char ts[64];
+		time_rfc3339nano(before, 1, ts, sizeof(ts));
+		cJSON *j = cJSON_CreateObject();
+		cJSON_AddBoolToObject(j, "dry_run", o->dry_run);
+		cJSON_AddStringToObject(j, "before", ts);
+		if (o->kind)
+			cJSON_AddStringToObject(j, "kind", o->kind);
+		else
+			cJSON_AddNullToObject(j, "kind");
+		add_int64(j, "runs", c.runs);
+		add_int64(j, "steps", c.steps);
+		add_int64(j, "samples", c.samples);
+		add_int64(j, "probes", c.probes);
+		cJSON_AddBoolToObject(j, "complete", rc == 0);
+		char *text = cJSON_PrintUnformatted(j);
+		cJSON_Delete(j);
+		if (text)
+			printf("%s\n", text);
+		cJSON_free(text);
+	} else if (!ctx->quiet || rc < 0) {
+		char when[64], nr[32], ns[32], nm[32], np[32];
+		fmt_local(before, when, sizeof(when));
+		char *age = text_sanitize_dup(o->prune_arg);
+		group_digits(c.runs, nr, sizeof(nr));
+		group_digits(c.steps, ns, sizeof(ns));
+		group_digits(c.samples, nm, sizeof(nm));
+		group_digits(c.probes, np, sizeof(np));
+		char *k = o->kind ? text_sanitize_dup(o->kind) : NULL;
+		printf("%s%s %s%s%s run%s that started before %s (%s ago): %s steps, %s samples, "
+		       "%s probes\n",
+		       rc < 0 ? "before the error, " : "", o->dry_run ? "would prune" : "pruned",
+		       nr, k ? " " : "", k ? k : "", c.runs == 1 ? "" : "s", when, age, ns, nm, np);
+		free(k);
+		free(age);
+	}
+	return rc < 0 ? EXIT_UNKNOWN : EXIT_OK;
 }
 
 int cmd_history(int argc, char **argv, struct ctx *ctx)
 {
-	const char *kind = NULL;
-	long limit = HISTORY_DEFAULT_LIMIT;
+	struct history_opts o = { .limit = HISTORY_DEFAULT_LIMIT };
 	/* Our own messages instead of getopt's; restored for the next command of the shell. */
 	int saved_opterr = opterr;
 	opterr = 0;
-	int parsed = parse_options(argc, argv, ctx, &kind, &limit);
+	int parsed = parse_options(argc, argv, ctx, &o);
 	opterr = saved_opterr;
 	if (parsed >= 0)
 		return parsed;
 	if (!ctx->store && ctx_open_store(ctx, "history") < 0)
 		return EXIT_UNKNOWN;
+	if (o.prune_ns)
+		return prune(ctx, &o);
+	const char *kind = o.kind;
+	long limit = o.limit;
 
 	struct store_run *runs;
 	size_t n;

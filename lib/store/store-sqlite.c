@@ -717,3 +717,119 @@ int store_probes_list(struct store *s, int64_t run_id, const char *instance, int
 	*n = len;
 	return 0;
 }
+
+/* ---- pruning ---- */
+
+/* The runs to prune, among ids <= ?4: ?1 cutoff, ?2 kind or NULL, ?3 unfinished cutoff. */
+#define PRUNE_WHERE                                                                       \
+	"started_ns < ?1 AND (?2 IS NULL OR kind = ?2) AND "                              \
+	"(finished_ns IS NOT NULL OR started_ns < ?3) AND id <= ?4"
+
+static void prune_bind(sqlite3_stmt *st, int64_t before, const char *kind, int64_t unfinished,
+		       int64_t max_id)
+{
+	sqlite3_bind_int64(st, 1, before);
+	if (kind)
+		sqlite3_bind_text(st, 2, kind, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, 2);
+	sqlite3_bind_int64(st, 3, unfinished);
+	sqlite3_bind_int64(st, 4, max_id);
+}
+
+/* Run one prune statement; *n gets its count (a SELECT count) or the rows it changed. */
+static int prune_stmt(struct store *s, const char *sql, int64_t before, const char *kind,
+		      int64_t unfinished, int64_t max_id, int64_t *n, char *err)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return sqlerr(s, "cannot prune", err);
+	prune_bind(st, before, kind, unfinished, max_id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*n = sqlite3_column_int64(st, 0);
+	} else if (rc == SQLITE_DONE) {
+		*n = sqlite3_changes(s->db);
+	} else {
+		sqlite3_finalize(st);
+		return sqlerr(s, "cannot prune", err);
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+int store_prune(struct store *s, int64_t before_ns, const char *kind, int dry_run,
+		struct store_prune_counts *out, char *err)
+{
+	static const char *const count_sql[] = {
+		"SELECT count(*) FROM runs WHERE " PRUNE_WHERE,
+		"SELECT count(*) FROM steps WHERE run_id IN (SELECT id FROM runs WHERE "
+		PRUNE_WHERE ")",
+		"SELECT count(*) FROM samples WHERE run_id IN (SELECT id FROM runs WHERE "
+		PRUNE_WHERE ")",
+		"SELECT count(*) FROM probes WHERE run_id IN (SELECT id FROM runs WHERE "
+		PRUNE_WHERE ")",
+	};
+	/* Children first: the deletes do not depend on PRAGMA foreign_keys. */
+	static const char *const delete_sql[] = {
+		"DELETE FROM steps WHERE run_id IN (SELECT id FROM runs WHERE " PRUNE_WHERE ")",
+		"DELETE FROM samples WHERE run_id IN (SELECT id FROM runs WHERE " PRUNE_WHERE ")",
+		"DELETE FROM probes WHERE run_id IN (SELECT id FROM runs WHERE " PRUNE_WHERE ")",
+		"DELETE FROM runs WHERE " PRUNE_WHERE,
+	};
+	memset(out, 0, sizeof(*out));
+	if (s->in_tx)
+		return seterr(err, "store '%s': cannot prune inside a transaction", s->path);
+	int64_t unfinished = wall_ns() - STORE_PRUNE_UNFINISHED_NS;
+	if (unfinished > before_ns)
+		unfinished = before_ns;
+	if (dry_run) {
+		int64_t *dst[] = { &out->runs, &out->steps, &out->samples, &out->probes };
+		for (size_t i = 0; i < ARRAY_SIZE(count_sql); i++)
+			if (prune_stmt(s, count_sql[i], before_ns, kind, unfinished, INT64_MAX,
+				       dst[i], err) < 0)
+				return -1;
+		return 0;
+	}
+	for (;;) {
+		if (store_tx_begin_immediate(s, err) < 0)
+			return -1;
+		/* The highest id of the next batch: the batch is every match up to it. */
+		sqlite3_stmt *st;
+		int64_t max_id = 0;
+		if (sqlite3_prepare_v2(s->db,
+				       "SELECT max(id) FROM (SELECT id FROM runs WHERE " PRUNE_WHERE
+				       " ORDER BY id LIMIT ?5)",
+				       -1, &st, NULL) != SQLITE_OK)
+			goto fail;
+		prune_bind(st, before_ns, kind, unfinished, INT64_MAX);
+		sqlite3_bind_int(st, 5, STORE_PRUNE_BATCH);
+		int rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+			max_id = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+		if (rc != SQLITE_ROW)
+			goto fail;
+		if (max_id == 0) {
+			sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+			return 0;
+		}
+		int64_t n[4];
+		for (size_t i = 0; i < ARRAY_SIZE(delete_sql); i++)
+			if (prune_stmt(s, delete_sql[i], before_ns, kind, unfinished, max_id, &n[i],
+				       err) < 0)
+				goto rollback;
+		if (store_exec(s, "COMMIT", "cannot commit the pruning", err) < 0)
+			goto rollback;
+		out->steps += n[0];
+		out->samples += n[1];
+		out->probes += n[2];
+		out->runs += n[3];
+	}
+fail:
+	sqlerr(s, "cannot prune", err);
+rollback:
+	if (!sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}

@@ -130,4 +130,26 @@ int store_probes_list(struct store *s, int64_t run_id, const char *instance, int
 		      struct store_probe **probes, size_t *n, char *err);
 void store_probes_free(struct store_probe *probes, size_t n);
 
+/* What store_prune deleted (or, in a dry run, would delete). */
+struct store_prune_counts {
+	int64_t runs, steps, samples, probes;
+};
+
+/* Runs pruned per transaction, so that a writer elsewhere waits for one batch at most. */
+#define STORE_PRUNE_BATCH 2000
+/* A run still marked running is pruned only once it started this long ago (a crashed
+ * process leaves one behind; a live soak bench must not lose its run under it). */
+#define STORE_PRUNE_UNFINISHED_NS (7LL * 24 * 3600 * 1000000000LL)
+
+/*
+ * Delete the runs that started before before_ns (wall clock ns), only of kind when not
+ * NULL, with their steps, samples and probes, STORE_PRUNE_BATCH runs per transaction.
+ * Unfinished runs are kept unless they also started STORE_PRUNE_UNFINISHED_NS ago.
+ * With dry_run nothing is deleted and *out counts what would be. Returns 0, or -1 with
+ * err; batches committed before an error stay deleted and are counted in *out. Freed
+ * pages are reused by later writes; the file does not shrink.
+ */
+int store_prune(struct store *s, int64_t before_ns, const char *kind, int dry_run,
+		struct store_prune_counts *out, char *err);
+
 #endif
