@@ -25,9 +25,11 @@ static const char *const usage[] = {
 	"Compare bench run B (the candidate) with run A (the baseline): steps are aligned by",
 	"concurrency or rate (and instance), and for TTFT, ITL, TPOT and E2E the change of",
 	"the quantile (the median by default) is given with a 95% bootstrap confidence",
-	"interval and a Mann-Whitney p-value, from the stored histograms. A regression is",
-	"a change whose whole interval lies beyond +PCT. Differences in the runs'",
-	"fingerprints (Ollama version, model digest, options, prompts) are warned about.",
+	"interval and a Mann-Whitney p-value, from the stored histograms; throughput gets",
+	"a Poisson interval. A regression is a change whose whole interval lies beyond",
+	"PCT in the worse direction, or a share of failed requests that grew beyond doubt.",
+	"Differences in the runs' fingerprints (Ollama version, model digest, options,",
+	"prompts) are warned about.",
 	"",
 	"      --threshold PCT  smallest change that counts (default 10)",
 	"      --quantile Q     compare this percentile instead of the median (0 < Q < 100)",
@@ -200,19 +202,84 @@ int cmd_compare(int argc, char **argv, struct ctx *ctx)
 		}
 		int ep = ra.flags & BENCH_VIEW_ENDPOINT;
 		double ta = ep ? a->req_s : a->tok_s, tb = ep ? b->req_s : b->tok_s;
-		double tp = ta > 0 ? 100 * (tb / ta - 1) : NAN;
-		char d[16], va[32], vb[32];
-		pct(d, sizeof(d), tp);
-		buf_addf(&txt, "%-12s %-9s %9s %9s %8s  (no interval: one figure per step)\n", label,
-			 ep ? "req/s" : "tok/s", bench_fmt_rate(ta, va, sizeof(va)),
-			 bench_fmt_rate(tb, vb, sizeof(vb)), d);
-		buf_adds(&js, "],\"throughput\":{\"a\":");
+		const char *tname = ep ? "req/s" : "tok/s";
+		char va[32], vb[32];
+		bench_fmt_rate(ta, va, sizeof(va));
+		bench_fmt_rate(tb, vb, sizeof(vb));
+		buf_adds(&js, "],\"throughput\":{\"metric\":");
+		buf_add_json_str(&js, tname);
+		buf_adds(&js, ",\"a\":");
 		summary_json_number(&js, ta, 3);
 		buf_adds(&js, ",\"b\":");
 		summary_json_number(&js, tb, 3);
-		buf_adds(&js, ",\"diff_pct\":");
-		summary_json_number(&js, tp, 3);
-		buf_adds(&js, "}}");
+		struct compare_result tr;
+		if (compare_rates((uint64_t)(a->ok > 0 ? a->ok : 0), ta,
+				  (uint64_t)(b->ok > 0 ? b->ok : 0), tb, o.confidence, &tr, err) == 0) {
+			/* higher is better: a drop whose whole interval is past the threshold */
+			enum compare_verdict v = compare_verdict(&tr, threshold, 1);
+			regressions += v == COMPARE_REGRESSION;
+			improvements += v == COMPARE_IMPROVEMENT;
+			char d[16], lo[16], hi[16], ci[40];
+			pct(d, sizeof(d), tr.diff_pct);
+			pct(lo, sizeof(lo), tr.ci_lo_pct);
+			pct(hi, sizeof(hi), tr.ci_hi_pct);
+			snprintf(ci, sizeof(ci), "[%s, %s]", lo, hi);
+			buf_addf(&txt, "%-12s %-9s %9s %9s %8s  %-19s %s\n", label, tname, va, vb, d, ci,
+				 compare_verdict_name(v));
+			buf_adds(&js, ",\"diff_pct\":");
+			summary_json_number(&js, tr.diff_pct, 3);
+			buf_adds(&js, ",\"ci_lo_pct\":");
+			summary_json_number(&js, tr.ci_lo_pct, 3);
+			buf_adds(&js, ",\"ci_hi_pct\":");
+			summary_json_number(&js, tr.ci_hi_pct, 3);
+			buf_addf(&js, ",\"verdict\":\"%s\"}", compare_verdict_name(v));
+		} else {
+			/* nothing completed on one side: no rate to compare */
+			double tp = ta > 0 ? 100 * (tb / ta - 1) : NAN;
+			char d[16];
+			pct(d, sizeof(d), tp);
+			buf_addf(&txt, "%-12s %-9s %9s %9s %8s  (no interval: nothing completed)\n",
+				 label, tname, va, vb, d);
+			buf_adds(&js, ",\"diff_pct\":");
+			summary_json_number(&js, tp, 3);
+			buf_adds(&js, ",\"ci_lo_pct\":null,\"ci_hi_pct\":null,\"verdict\":null}");
+		}
+		/* Failed requests (shed included): fast failures leave latency and even
+		 * throughput looking fine, so their share is compared on its own. Any
+		 * increase whose interval excludes zero is a regression, whatever
+		 * --threshold says. */
+		struct compare_prop ep_;
+		uint64_t na_ = a->ok + a->failed, nb_ = b->ok + b->failed;
+		buf_addf(&js, ",\"errors\":{\"a_failed\":%" PRIu64 ",\"a_total\":%" PRIu64
+			 ",\"b_failed\":%" PRIu64 ",\"b_total\":%" PRIu64, a->failed, na_,
+			 b->failed, nb_);
+		if (compare_proportions(a->failed, na_, b->failed, nb_, o.confidence, &ep_, err) == 0) {
+			enum compare_verdict v = ep_.lo > 0   ? COMPARE_REGRESSION
+						 : ep_.hi < 0 ? COMPARE_IMPROVEMENT
+							      : COMPARE_NO_CHANGE;
+			regressions += v == COMPARE_REGRESSION;
+			improvements += v == COMPARE_IMPROVEMENT;
+			if (a->failed || b->failed) {
+				char fa[32], fb[32], d[24], ci[48];
+				snprintf(fa, sizeof(fa), "%.1f%%", 100 * ep_.pa);
+				snprintf(fb, sizeof(fb), "%.1f%%", 100 * ep_.pb);
+				snprintf(d, sizeof(d), "%+.1fpp", 100 * ep_.diff);
+				snprintf(ci, sizeof(ci), "[%+.1fpp, %+.1fpp]", 100 * ep_.lo,
+					 100 * ep_.hi);
+				buf_addf(&txt, "%-12s %-9s %9s %9s %8s  %-19s %s\n", label, "errors",
+					 fa, fb, d, ci, compare_verdict_name(v));
+			}
+			buf_adds(&js, ",\"diff_pp\":");
+			summary_json_number(&js, 100 * ep_.diff, 3);
+			buf_adds(&js, ",\"ci_lo_pp\":");
+			summary_json_number(&js, 100 * ep_.lo, 3);
+			buf_adds(&js, ",\"ci_hi_pp\":");
+			summary_json_number(&js, 100 * ep_.hi, 3);
+			buf_addf(&js, ",\"verdict\":\"%s\"}}", compare_verdict_name(v));
+		} else {
+			buf_adds(&js, ",\"diff_pp\":null,\"ci_lo_pp\":null,\"ci_hi_pp\":null,"
+				      "\"verdict\":null}}");
+		}
 	}
 	for (size_t j = 0; j < rb.nsteps; j++) {
 		size_t i;

@@ -245,6 +245,78 @@ int compare_hists(const struct hist *a, const struct hist *b, const struct compa
 	return 0;
 }
 
+/* The standard normal quantile for probability p in (0, 1), by bisection on erfc. */
+static double normal_quantile(double p)
+{
+	double lo = -40, hi = 40;
+	for (int i = 0; i < 200; i++) {
+		double mid = (lo + hi) / 2;
+		if (0.5 * erfc(-mid / sqrt(2.0)) < p)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return (lo + hi) / 2;
+}
+
+int compare_rates(uint64_t na, double rate_a, uint64_t nb, double rate_b, double confidence,
+		  struct compare_result *r, char *err)
+{
+	memset(r, 0, sizeof(*r));
+	if (!na || !nb)
+		return seterr(err, "a rate needs at least one completed request on each side");
+	if (!(rate_a > 0) || !(rate_b > 0) || !isfinite(rate_a) || !isfinite(rate_b))
+		return seterr(err, "rates must be positive");
+	if (!(confidence > 0 && confidence < 1))
+		return seterr(err, "confidence must be between 0 and 1");
+	double ratio = rate_b / rate_a;
+	double se = sqrt(1.0 / (double)na + 1.0 / (double)nb);
+	double z = normal_quantile(0.5 + confidence / 2);
+	r->na = na;
+	r->nb = nb;
+	r->stat_a = rate_a;
+	r->stat_b = rate_b;
+	r->diff = rate_b - rate_a;
+	r->diff_pct = 100 * (ratio - 1);
+	r->ci_lo_pct = 100 * (ratio * exp(-z * se) - 1);
+	r->ci_hi_pct = 100 * (ratio * exp(z * se) - 1);
+	r->ci_lo = rate_a * ratio * exp(-z * se) - rate_a;
+	r->ci_hi = rate_a * ratio * exp(z * se) - rate_a;
+	r->z = log(ratio) / se;
+	r->p_value = erfc(fabs(r->z) / sqrt(2.0));
+	r->confidence = confidence;
+	return 0;
+}
+
+/* Wilson score interval of x out of n at normal quantile z. */
+static void wilson(uint64_t x, uint64_t n, double z, double *lo, double *hi)
+{
+	double p = (double)x / (double)n, nn = (double)n, z2 = z * z;
+	double centre = (p + z2 / (2 * nn)) / (1 + z2 / nn);
+	double half = z / (1 + z2 / nn) * sqrt(p * (1 - p) / nn + z2 / (4 * nn * nn));
+	*lo = fmax(0, centre - half);
+	*hi = fmin(1, centre + half);
+}
+
+int compare_proportions(uint64_t xa, uint64_t na, uint64_t xb, uint64_t nb, double confidence,
+			struct compare_prop *r, char *err)
+{
+	memset(r, 0, sizeof(*r));
+	if (!na || !nb || xa > na || xb > nb)
+		return seterr(err, "a proportion needs 0 <= x <= n and n > 0 on each side");
+	if (!(confidence > 0 && confidence < 1))
+		return seterr(err, "confidence must be between 0 and 1");
+	double z = normal_quantile(0.5 + confidence / 2), la, ua, lb, ub;
+	r->pa = (double)xa / (double)na;
+	r->pb = (double)xb / (double)nb;
+	r->diff = r->pb - r->pa;
+	wilson(xa, na, z, &la, &ua);
+	wilson(xb, nb, z, &lb, &ub);
+	r->lo = r->diff - sqrt((r->pb - lb) * (r->pb - lb) + (ua - r->pa) * (ua - r->pa));
+	r->hi = r->diff + sqrt((ub - r->pb) * (ub - r->pb) + (r->pa - la) * (r->pa - la));
+	return 0;
+}
+
 enum compare_verdict compare_verdict(const struct compare_result *r, double threshold_pct,
 				     int higher_is_better)
 {

@@ -64,6 +64,30 @@ int compare_samples(const int64_t *a, size_t na, const int64_t *b, size_t nb,
 int compare_hists(const struct hist *a, const struct hist *b, const struct compare_opts *o,
 		  struct compare_result *r, char *err);
 
+/*
+ * Two rates (throughput: requests or tokens per second) measured over na and nb
+ * completed requests. The interval treats each count as Poisson, so the log of the
+ * ratio has standard error sqrt(1/na + 1/nb); a closed loop completes more regularly
+ * than that, so the interval errs on the wide side (fewer false alarms in CI).
+ * Fills stat_a/stat_b (the rates), diff, diff_pct, the ci_*_pct interval at
+ * `confidence` (0 < c < 1), z and p_value of the log ratio; u and effect are 0.
+ * Returns 0, or -1 with err when a count is 0 or a rate is not positive.
+ */
+int compare_rates(uint64_t na, double rate_a, uint64_t nb, double rate_b, double confidence,
+		  struct compare_result *r, char *err);
+
+/*
+ * Two proportions (failed requests out of all): pa = xa/na, pb = xb/nb, diff = pb - pa,
+ * and its interval at `confidence` by Newcombe's hybrid score method (Wilson intervals
+ * of each side), which stays sensible at 0 and 1 where the Wald interval collapses.
+ * Values are fractions (0..1). Returns 0, or -1 with err when a side is empty or x > n.
+ */
+struct compare_prop {
+	double pa, pb, diff, lo, hi;
+};
+int compare_proportions(uint64_t xa, uint64_t na, uint64_t xb, uint64_t nb, double confidence,
+			struct compare_prop *r, char *err);
+
 enum compare_verdict {
 	COMPARE_NO_CHANGE,
 	COMPARE_REGRESSION,

@@ -17,7 +17,11 @@ test_expect_success 'two runs against the same sim: no regression (exit 0)' '
 	"$OBRIDGE" compare $A $B --json >cmp.json &&
 	jq -e ".verdict == \"no change\" and .regressions == 0 and (.steps | length) == 2 and
 	       .fingerprint_differences == 0 and
-	       all(.steps[].metrics[]; has(\"ci_lo_pct\") and has(\"ci_hi_pct\") and has(\"p_value\"))" cmp.json
+	       all(.steps[].metrics[]; has(\"ci_lo_pct\") and has(\"ci_hi_pct\") and has(\"p_value\")) and
+	       all(.steps[]; .throughput.verdict == \"no change\" and .errors.verdict == \"no change\" and
+	                     .errors.a_failed == 0 and .errors.b_failed == 0)" cmp.json &&
+	grep -E "^c=4 +tok/s .* no change$" cmp.txt &&
+	not_grep "errors" cmp.txt
 '
 
 test_expect_success 'a sim with a doubled token interval is a regression (exit 1)' '
@@ -79,6 +83,21 @@ test_expect_success 'show --plot without gnuplot says what to install' '
 	A=$(jq .run a.json) &&
 	PATH=/nonexistent expect_code 2 "$OBRIDGE" show $A --plot x.svg 2>np.err;
 	grep_q "gnuplot-nox" np.err
+'
+
+# Fast failures leave the latency of what succeeds untouched: the error share must
+# carry the verdict.
+test_expect_success 'half the requests shed with 503: a regression through errors (exit 1)' '
+	sim_stop &&
+	sim_start --num-parallel 4 --tokens 12 --tok-interval 4ms --ttft 10ms --load-time 50ms \
+		--fault 503@0.5 &&
+	D=$(bench "$SIM_URL" d.json) && A=$(jq .run a.json) &&
+	jq -e ".steps[1].summary.requests.failed >= 6" d.json &&
+	expect_code 1 "$OBRIDGE" compare $A $D >shed.txt 2>/dev/null &&
+	grep -E "^c=4 +itl p50 .* no change$" shed.txt &&
+	grep -E "^c=4 +errors +0\.0% +[0-9.]+% +\+[0-9.]+pp +\[\+[0-9.]+pp, \+[0-9.]+pp\] +regression$" shed.txt &&
+	"$OBRIDGE" compare $A $D --json >shed.json; test $? = 1 &&
+	jq -e ".steps[1].errors.verdict == \"regression\" and .steps[1].errors.ci_lo_pp > 0" shed.json
 '
 
 test_done

@@ -303,6 +303,65 @@ static void test_errors(void **state)
 	hist_free(e);
 }
 
+/* Rates: the Poisson interval of the log ratio, worked by hand. */
+static void test_rates(void **state)
+{
+	(void)state;
+	struct compare_result r;
+	char err[ERR_MAX];
+	assert_int_equal(compare_rates(100, 10.0, 100, 10.0, 0.95, &r, err), 0);
+	assert_true(fabs(r.diff_pct) < 1e-9);
+	/* se = sqrt(2/100), z = 1.959964: exp(-+0.277181) */
+	assert_true(fabs(r.ci_lo_pct - (-24.206)) < 0.01);
+	assert_true(fabs(r.ci_hi_pct - 31.941) < 0.01);
+	assert_int_equal(compare_verdict(&r, 10, 1), COMPARE_NO_CHANGE);
+	/* halved over 400 requests each: [-56.47%, -42.57%], a regression beyond 10% */
+	assert_int_equal(compare_rates(400, 10.0, 400, 5.0, 0.95, &r, err), 0);
+	assert_true(fabs(r.diff_pct - (-50)) < 1e-9);
+	assert_true(fabs(r.ci_lo_pct - (-56.471)) < 0.01);
+	assert_true(fabs(r.ci_hi_pct - (-42.567)) < 0.01);
+	assert_true(r.p_value < 1e-15);
+	assert_int_equal(compare_verdict(&r, 10, 1), COMPARE_REGRESSION);
+	assert_int_equal(compare_verdict(&r, 60, 1), COMPARE_NO_CHANGE);
+	/* doubled: an improvement */
+	assert_int_equal(compare_rates(400, 5.0, 400, 10.0, 0.95, &r, err), 0);
+	assert_int_equal(compare_verdict(&r, 10, 1), COMPARE_IMPROVEMENT);
+	/* a wider confidence gives a wider interval (z = 2.5758) */
+	assert_int_equal(compare_rates(100, 10.0, 100, 10.0, 0.99, &r, err), 0);
+	assert_true(fabs(r.ci_hi_pct - 43.947) < 0.01);
+	/* refusals */
+	assert_int_equal(compare_rates(0, 10.0, 100, 10.0, 0.95, &r, err), -1);
+	assert_non_null(strstr(err, "completed request"));
+	assert_int_equal(compare_rates(10, 0.0, 100, 10.0, 0.95, &r, err), -1);
+	assert_int_equal(compare_rates(10, 1.0, 100, NAN, 0.95, &r, err), -1);
+	assert_int_equal(compare_rates(10, 1.0, 100, 1.0, 1.0, &r, err), -1);
+}
+
+/* Proportions: Newcombe's (1998) worked example for method 10, 56/70 vs 48/80:
+ * difference 0.2, interval [0.0524, 0.3339]. */
+static void test_proportions(void **state)
+{
+	(void)state;
+	struct compare_prop p;
+	char err[ERR_MAX];
+	assert_int_equal(compare_proportions(48, 80, 56, 70, 0.95, &p, err), 0);
+	assert_true(fabs(p.diff - 0.2) < 1e-12);
+	assert_true(fabs(p.lo - 0.0524) < 0.0005);
+	assert_true(fabs(p.hi - 0.3339) < 0.0005);
+	/* from no failures to half of them: clearly up */
+	assert_int_equal(compare_proportions(0, 100, 50, 100, 0.95, &p, err), 0);
+	assert_true(fabs(p.lo - 0.39696) < 0.0005);
+	assert_true(fabs(p.hi - 0.59617) < 0.0005);
+	/* no failures on either side: an interval around 0 */
+	assert_int_equal(compare_proportions(0, 24, 0, 24, 0.95, &p, err), 0);
+	assert_true(p.lo < 0 && p.hi > 0 && p.diff == 0);
+	/* one failure in 24 is not evidence of anything */
+	assert_int_equal(compare_proportions(0, 24, 1, 24, 0.95, &p, err), 0);
+	assert_true(p.lo < 0);
+	assert_int_equal(compare_proportions(1, 0, 0, 5, 0.95, &p, err), -1);
+	assert_int_equal(compare_proportions(6, 5, 0, 5, 0.95, &p, err), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -311,6 +370,8 @@ int main(void)
 		cmocka_unit_test(test_shifted),		   cmocka_unit_test(test_threshold),
 		cmocka_unit_test(test_deterministic),	   cmocka_unit_test(test_against_plain_bootstrap),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_rates),
+		cmocka_unit_test(test_proportions),
 	};
 	return cmocka_run_group_tests_name("compare", tests, NULL, NULL);
 }
