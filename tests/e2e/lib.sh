@@ -51,7 +51,8 @@ test_expect_success() {
 		echo "ok $test_count - $_title"
 	else
 		echo "not ok $test_count - $_title"
-		sed 's/^/#   /' "$TRASH/.out"
+		# on stderr: prove shows that even without -v, so a CI log says why
+		sed 's/^/#   /' "$TRASH/.out" >&2
 		test_failed=$((test_failed + 1))
 	fi
 }
@@ -67,7 +68,8 @@ test_expect_failure_code() {
 		echo "ok $test_count - $_title"
 	else
 		echo "not ok $test_count - $_title (exit $_rc, expected $_code)"
-		sed 's/^/#   /' "$TRASH/.out"
+		# on stderr: prove shows that even without -v, so a CI log says why
+		sed 's/^/#   /' "$TRASH/.out" >&2
 		test_failed=$((test_failed + 1))
 	fi
 }
