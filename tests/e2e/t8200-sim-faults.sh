@@ -181,7 +181,7 @@ test_expect_success 'per-instance settings from --config and --instance' '
 	head -n 1 ths | jq -e ".response == \"\" and (.thinking | length) > 0" >/dev/null &&
 	jqe ps2 ".models[0].size_vram == 1073741824 and .models[0].size > .models[0].size_vram" &&
 	grep_q "^\[model phi3:mini\]" c.conf && grep_q "^\[model qwen2.5:0.5b\]" c.conf ||
-	{ rc=$?; echo "port $p; sim log:"; cat clog; exit $rc; }
+	{ rc=$?; kill $cpid 2>/dev/null; echo "port $p; sim log:"; cat clog; exit $rc; }
 '
 
 test_done
