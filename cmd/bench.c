@@ -608,7 +608,24 @@ int cmd_bench(int argc, char **argv, struct ctx *ctx)
 			wc = (int)warmup;
 		if (run.progress)
 			fprintf(stderr, "\r\033[Kbench: warming up (%ld requests)", warmup);
-		if (bench_warmup(b, (int)warmup, wc, err) < 0 && !cmd_interrupted)
+		int wr = bench_warmup(b, (int)warmup, wc, err);
+		if (wr == -2 && !cmd_interrupted) {
+			/* A sweep would repeat the same answer for minutes: say it now. */
+			if (run.progress)
+				fputs("\r\033[K", stderr);
+			cmd_error("bench", "%s; nothing benched (--warmup 0 runs the sweep anyway)",
+				  err);
+			struct buf js = BUF_INIT;
+			buf_adds(&js, "{\"error\":");
+			buf_add_json_str(&js, err);
+			buf_adds(&js, "}");
+			if (store_run_finish(ctx->store, run.id, "failed", buf_str(&js), err) < 0)
+				cmd_warn("bench", "run not finished in the store: %s", err);
+			buf_release(&js);
+			rc = EXIT_CRIT;
+			goto restore;
+		}
+		if (wr < 0 && !cmd_interrupted)
 			cmd_warn("bench", "%s", err);
 	}
 

@@ -280,6 +280,7 @@ struct bench {
 	/* calibration */
 	int64_t probe_count;
 	char lasterr[512];
+	uint64_t nfinal;              /* failures no retry can fix (see final_failure) */
 };
 
 struct bench *bench_new(struct http_engine *e, const struct bench_cfg *cfg)
@@ -390,6 +391,20 @@ static enum bench_err map_err(enum ollama_err e)
 	}
 }
 
+/*
+ * A failure that more requests will only repeat: nothing listening, no such host, a
+ * TLS failure, or a 4xx answer (no such model, a bad request, refused credentials);
+ * 408 and 429 excepted. 503s, 500s and timeouts may pass, and benching them can be
+ * the point.
+ */
+static int final_failure(enum ollama_err oe, const struct http_response *resp)
+{
+	if (oe == OLLAMA_E_REFUSED || oe == OLLAMA_E_DNS || oe == OLLAMA_E_TLS)
+		return 1;
+	long st = resp ? resp->status : 0;
+	return oe == OLLAMA_E_HTTP && st >= 400 && st < 500 && st != 408 && st != 429;
+}
+
 static int can_send(struct bench *b, size_t t);
 static int send_one(struct bench *b, size_t t, int64_t planned);
 
@@ -483,6 +498,7 @@ static void on_stream_done(void *ud, const struct ollama_stream *s, enum ollama_
 		a->err[c]++;
 		set_msg(a, c, msg);
 		snprintf(b->lasterr, sizeof(b->lasterr), "%s", msg);
+		b->nfinal += (uint64_t)final_failure(oe, resp);
 		emit_sample(b, r, c, msg, 0, end - start, 0, 0, 0, 0, 0, 0);
 		finish(b, r);
 		return;
@@ -571,6 +587,7 @@ static void on_get_done(void *ud, const struct http_response *resp)
 		a->err[c]++;
 		set_msg(a, c, msg);
 		snprintf(b->lasterr, sizeof(b->lasterr), "%s", msg);
+		b->nfinal += (uint64_t)final_failure(oe, resp);
 		emit_sample(b, r, c, msg, 0, end - start, 0, 0, 0, 0, 0, 0);
 		finish(b, r);
 		return;
@@ -848,12 +865,18 @@ int bench_warmup(struct bench *b, int n, int conc, char *err)
 	b->deadline = 0;
 	b->step_t0 = mono_ns();
 	b->lasterr[0] = '\0';
+	b->nfinal = 0;
 	int r = drive(b, conc < 1 ? 1 : conc, 0);
 	b->running = 0;
 	if (r)
 		return 1;
-	if (!b->scratch->ok)
-		return seterr(err, "every warm-up request failed: %s", b->lasterr);
+	if (!b->scratch->ok) {
+		uint64_t failed = 0;
+		for (int c = 0; c < BENCH_E_N; c++)
+			failed += b->scratch->err[c];
+		seterr(err, "every warm-up request failed: %s", b->lasterr);
+		return failed && b->nfinal == failed ? -2 : -1;
+	}
 	return 0;
 }
 

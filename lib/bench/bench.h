@@ -211,7 +211,9 @@ void bench_free(struct bench *b);
 int bench_step(struct bench *b, double level, struct bench_acc *const *acc, char *err);
 /*
  * Send n unmeasured requests per target, at most `conc` at a time (warm-up). Returns 0,
- * 1 when interrupted, -1 with err (every request failed: the message of the last).
+ * 1 when interrupted, -1 with err (every request failed: the message of the last), or
+ * -2 when moreover every failure was one that more requests can only repeat (nothing
+ * listening, unknown host, TLS, a 4xx such as model not found).
  */
 int bench_warmup(struct bench *b, int n, int conc, char *err);
 /*

@@ -43,6 +43,10 @@ static void client_check(const struct bench_acc *a, double wall_s, double *cpu_p
 	int64_t loop99 = hist_percentile(&a->h[BH_LOOP_LAG], 99);
 	int64_t send99 = hist_percentile(&a->h[BH_SEND_LAG], 99);
 	char d[32];
+	/* Nothing measured, or a step too short for CPU time to mean anything (failures
+	 * that come back at once spin a closed loop): no verdict on the client. */
+	if (!a->ok || wall_s < 0.25)
+		return;
 	if (*cpu_pct >= 90)
 		snprintf(reason, n, "client CPU at %.0f%% of a core", *cpu_pct);
 	else if (a->delayed)

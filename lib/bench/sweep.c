@@ -168,12 +168,17 @@ char *bench_sweep_summary(const struct bench_sweep *s, int64_t slo_ns)
 			p95 = (s->flags & BENCH_VIEW_ENDPOINT) || !r->has_ttft ? r->e2e_p95 :
 			      r->ttft_p95;
 	}
-	char n1[32], n2[32];
+	char n1[32], n2[32], n3[32];
 	snprintf(n1, sizeof(n1), "%.3f", max_tok);
 	snprintf(n2, sizeof(n2), "%.3f", max_req);
-	buf_addf(&b, "{\"ttft_p95_ns\":%" PRId64 ",\"tok_s\":%s,\"req_s\":%s,\"errors\":%" PRIu64
+	/* nothing succeeded: no latency to speak of (null, not a 0 that reads as fast) */
+	if (s->ok)
+		snprintf(n3, sizeof(n3), "%" PRId64, p95);
+	else
+		snprintf(n3, sizeof(n3), "null");
+	buf_addf(&b, "{\"ttft_p95_ns\":%s,\"tok_s\":%s,\"req_s\":%s,\"errors\":%" PRIu64
 		 ",\"shed\":%" PRIu64 ",\"ok\":%" PRIu64 ",\"steps\":%zu,\"knee\":%s,\"stopped\":",
-		 p95, n1, n2, s->errors, s->shed, s->ok, s->nsteps,
+		 n3, n1, n2, s->errors, s->shed, s->ok, s->nsteps,
 		 kjson.len ? buf_str(&kjson) : "null");
 	if (s->stopped[0])
 		buf_add_json_str(&b, s->stopped);

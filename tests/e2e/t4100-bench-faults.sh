@@ -47,6 +47,32 @@ test_expect_success 'all 503: shed, not failures; the run failed since nothing s
 	bench_fault 503 shed && jq -e ".steps[0].summary.requests.failed_by.shed == 4" f-shed.json
 '
 
+# A warm-up that can only fail the same way ends the bench before the sweep.
+test_expect_success 'a model the server lacks: stops after the warm-up, exit 2, run failed' '
+	expect_code 2 "$OBRIDGE" -H "$SIM_URL" bench -m nosuch -c 1,2 -d 5s >out 2>err &&
+	test ! -s out &&
+	grep_q "every warm-up request failed: HTTP 404: model .nosuch:latest. not found; nothing benched" err &&
+	"$OBRIDGE" history -n 1 --json >h.json &&
+	jq -e ".[0].status == \"failed\" and (.[0].summary.error | test(\"404\"))" h.json
+'
+test_expect_success 'nothing listening: the same, and --warmup 0 sweeps anyway' '
+	fault down &&
+	expect_code 2 "$OBRIDGE" -H "$SIM_URL" bench -m llama3.2 -c 1,2 -d 5s >out 2>err;
+	rc=$?
+	expect_code 2 "$OBRIDGE" -H "$SIM_URL" bench -m llama3.2 -c 1,2 -n 2 --warmup 0 --json >w0.json 2>/dev/null;
+	rc2=$?; fault none; test $rc = 0 && test $rc2 = 0 &&
+	grep_q "every warm-up request failed: connection refused; nothing benched" err &&
+	jq -e "(.steps | length) == 2 and .steps[0].errors.refused == 2 and .summary.ttft_p95_ns == null and
+	       all(.steps[]; .client.limited == false)" w0.json
+'
+test_expect_success 'warm-ups that only meet 503s do not stop the bench (shedding is benchable)' '
+	fault 503 &&
+	"$OBRIDGE" -H "$SIM_URL" bench -m llama3.2 -c 1,2 -n 2 --json >w503.json 2>err;
+	rc=$?; fault none; test $rc = 2 &&
+	grep_q "warning: every warm-up request failed" err &&
+	jq -e "(.steps | length) == 2 and .steps[1].errors.shed == 2" w503.json
+'
+
 test_expect_success 'heavy 503s are reported as load shedding, not as failures' '
 	fault 503@0.6 &&
 	"$OBRIDGE" -H "$SIM_URL" bench -m llama3.2 -c 4 -n 40 --warmup 0 --json >shed.json &&
