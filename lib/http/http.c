@@ -606,7 +606,7 @@ static void xfer_put(struct http_engine *e, struct xfer *x)
 	if (x->own_hdrs) {
 		slist_free_wiped(x->own_hdrs);
 		x->own_hdrs = NULL;
-		x->configured = 0; /* the handle points at the freed list */
+		x->cfg_hdrs = NULL; /* the handle points at the freed list: set it up anew */
 	}
 	http_lines_reset(&x->lines);
 	if (x->resp.body.cap > 65536)

@@ -1143,6 +1143,44 @@ static void test_same_request_new_body(void **state)
 	http_engine_free(e);
 }
 
+/* Past the shared header lists (16 combinations) a request gets its own list; the
+ * handle that carried it must be set up from scratch next time, not keep a custom
+ * method from before. */
+static void test_own_headers_then_reuse(void **state)
+{
+	(void)state;
+	struct http_engine *e = engine();
+	char url[128], acc[32];
+	url_of(url, sizeof(url), "/echo");
+	struct result *a = calloc(1, sizeof(*a));
+	for (int i = 0; i < 16; i++) {
+		struct http_req r = { 0 };
+		snprintf(acc, sizeof(acc), "x/%d", i);
+		r.url = url;
+		r.accept = acc;
+		memset(a, 0, sizeof(*a));
+		run_one(e, &r, a);
+		assert_int_equal(a->status, 200);
+	}
+	struct http_req d = { 0 };
+	d.method = "DELETE";
+	d.url = url;
+	d.accept = "x/delete";
+	memset(a, 0, sizeof(*a));
+	run_one(e, &d, a);
+	assert_non_null(strstr(a->body, "DELETE /echo HTTP/1.1\r\n"));
+	assert_non_null(strstr(a->body, "Accept: x/delete\r\n"));
+	struct http_req g = { 0 };
+	g.url = url;
+	g.accept = "x/get";
+	memset(a, 0, sizeof(*a));
+	run_one(e, &g, a);
+	assert_non_null(strstr(a->body, "GET /echo HTTP/1.1\r\n"));
+	assert_non_null(strstr(a->body, "Accept: x/get\r\n"));
+	free(a);
+	http_engine_free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1175,6 +1213,7 @@ int main(void)
 		cmocka_unit_test(test_idle_close),
 		cmocka_unit_test(test_conn_close_each),
 		cmocka_unit_test(test_same_request_new_body),
+		cmocka_unit_test(test_own_headers_then_reuse),
 	};
 	return cmocka_run_group_tests(tests, setup_server, NULL);
 }
