@@ -213,8 +213,7 @@ int cmd_compare(int argc, char **argv, struct ctx *ctx)
 		buf_adds(&js, ",\"b\":");
 		summary_json_number(&js, tb, 3);
 		struct compare_result tr;
-		if (compare_rates((uint64_t)(a->ok > 0 ? a->ok : 0), ta,
-				  (uint64_t)(b->ok > 0 ? b->ok : 0), tb, o.confidence, &tr, err) == 0) {
+		if (compare_rates(a->ok, ta, b->ok, tb, o.confidence, &tr, err) == 0) {
 			/* higher is better: a drop whose whole interval is past the threshold */
 			enum compare_verdict v = compare_verdict(&tr, threshold, 1);
 			regressions += v == COMPARE_REGRESSION;
