@@ -83,7 +83,7 @@ int bench_step_json(const struct bench_acc *a, const struct bench_step_info *si,
 	if (si->mode == BENCH_OPEN)
 		in.offered_rate = si->x;
 	else
-		in.concurrency = si->x;
+		in.concurrency = si->x * (si->targets > 1 ? si->targets : 1);
 	struct summary s;
 	if (summary_compute(&s, &in, err) < 0)
 		return -1;

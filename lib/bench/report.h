@@ -42,6 +42,8 @@ struct bench_step_info {
 	int endpoint;           /* the API was a plain GET: no TTFT/ITL */
 	const char *instance;   /* NULL: the whole target, or every instance together */
 	int partial;            /* the step was interrupted */
+	int targets;            /* targets driven at x each (the --each total row: all of
+				 * them, so its users are x times this); 0 means 1 */
 };
 
 /* Append the step's JSON. Returns 0, or -1 with err. */

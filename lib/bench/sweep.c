@@ -25,12 +25,13 @@ static void note(struct bench_sweep *s, const char *what, const char *err)
 /* Step JSON for one accumulator, stored and kept. */
 static void add_step(struct bench_sweep *s, const struct bench_sweep_opts *o,
 		     const struct bench_cfg *cfg, const struct bench_acc *a, double x,
-		     const char *instance, int partial)
+		     const char *instance, int partial, int targets)
 {
 	char err[ERR_MAX];
 	struct bench_step_info si = { 0 };
 	si.index = (int)s->nsteps;
 	si.x = x;
+	si.targets = targets;
 	si.mode = cfg->mode;
 	si.endpoint = cfg->api == BENCH_API_ENDPOINT;
 	si.instance = instance;
@@ -88,12 +89,12 @@ int bench_sweep_run(struct bench *b, const struct bench_cfg *cfg,
 			bench_acc_reset(agg);
 			for (size_t t = 0; t < nt; t++)
 				bench_acc_merge(agg, acc[t]);
-			add_step(s, o, cfg, agg, o->levels[li], NULL, s->interrupted);
+			add_step(s, o, cfg, agg, o->levels[li], NULL, s->interrupted, (int)nt);
 			for (size_t t = 0; t < nt; t++)
 				add_step(s, o, cfg, acc[t], o->levels[li], cfg->targets[t].name,
-					 s->interrupted);
+					 s->interrupted, 1);
 		} else {
-			add_step(s, o, cfg, acc[0], o->levels[li], NULL, s->interrupted);
+			add_step(s, o, cfg, acc[0], o->levels[li], NULL, s->interrupted, 1);
 		}
 		if (s->interrupted || li + 1 == o->nlevels || s->nrows < per_level)
 			continue;

@@ -81,6 +81,8 @@ test_expect_success '--each benches every instance in parallel, with per-instanc
 	"$OBRIDGE" -f "$SIM_FLEET" bench -m llama3.2 --each -c 2,4 -n 8 --json >each.json &&
 	jq -e "(.steps | length) == 6 and ([.steps[] | .instance] == [null,\"gpu-1\",\"gpu-2\",null,\"gpu-1\",\"gpu-2\"])" each.json &&
 	jq -e ".steps[0].summary.requests.ok == 16 and .steps[1].summary.requests.ok == 8" each.json &&
+	jq -e ".steps[3].summary.throughput.users == 8 and .steps[4].summary.throughput.users == 4" each.json &&
+	jq -e ".steps[3].summary.throughput | (.output_tok_per_s_per_user - .output_tok_per_s / 8) | fabs < 0.01" each.json &&
 	"$OBRIDGE" -f "$SIM_FLEET" bench -m llama3.2 --instance gpu-2 -c 1 -n 2 --json >one.json &&
 	jq -e ".fingerprint.targets[0].name == \"gpu-2\"" one.json
 '
