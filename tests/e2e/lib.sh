@@ -29,9 +29,13 @@ test_count=0
 test_failed=0
 SIM_PIDS=""
 
+# Sims started inside a test body (a subshell) are not in SIM_PIDS of this shell: every
+# sim_start also notes its pid in $TRASH/.sim-pids, so none outlives the script (a
+# leftover holds its ports and its CPU for the tests that come after).
 _cleanup() {
-	for p in $SIM_PIDS; do
-		kill "$p" 2>/dev/null
+	_all="$SIM_PIDS $(cat "$TRASH/.sim-pids" 2>/dev/null)"
+	for p in $_all; do
+		grep -q obridge "/proc/$p/cmdline" 2>/dev/null && kill "$p" 2>/dev/null
 	done
 	for p in $SIM_PIDS; do
 		wait "$p" 2>/dev/null
@@ -131,6 +135,7 @@ sim_start() {
 		while [ $_n -lt 100 ]; do
 			if [ -s "$SIM_FLEET" ] && grep -q 'listening on' "$SIM_LOG"; then
 				SIM_PIDS="$SIM_PIDS $SIM_PID"
+				echo "$SIM_PID" >>"$TRASH/.sim-pids"
 				SIM_URL="http://127.0.0.1:$SIM_PORT"
 				export SIM_PID SIM_PORT SIM_URL SIM_FLEET SIM_LOG
 				return 0

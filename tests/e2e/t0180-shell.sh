@@ -94,7 +94,10 @@ wait_for() {
 	cat pane
 	return 1
 }
+# The sim's port: random, and changed when another test holds it (the winner is kept in
+# port.used for the tests after it, which run in their own subshells).
 port=$(_rand_port)
+echo "$port" >"$TRASH/port.used"
 
 test_expect_success 'console: prompt on a terminal, Tab completes a command' '
 	rm -f "$HIST" &&
@@ -129,8 +132,14 @@ test_expect_success 'console: Ctrl-C at the prompt clears the line' '
 '
 
 test_expect_success 'console: Ctrl-C stops a running obridge sim, not the shell' '
-	tm send-keys "sim --port $port" Enter &&
-	wait_for "listening on" &&
+	tries=0
+	until tm send-keys "sim --port $port" Enter &&
+	      wait_for "listening on|cannot listen on 127.0.0.1:$port " &&
+	      ! grep -q "cannot listen on 127.0.0.1:$port " pane; do
+		tries=$((tries + 1)); [ $tries -lt 6 ] || exit 1
+		port=$(_rand_port)
+	done
+	echo "$port" >"$TRASH/port.used" &&
 	tm send-keys C-c &&
 	wait_for "obridge>$" &&
 	tm send-keys "fleet check" Enter &&
@@ -145,6 +154,7 @@ test_expect_success 'console: secrets stay out of the history' '
 	tm send-keys "exit" Enter &&
 	wait_for "SHELL-EXIT-3" &&
 	not_grep -i "api-key" "$HIST" && not_grep -i bearer "$HIST" &&
+	port=$(cat "$TRASH/port.used") &&
 	grep -qx "fleet check" "$HIST" && grep -qx "sim --port $port" "$HIST"
 '
 
@@ -155,6 +165,7 @@ test_expect_success 'console: history is kept across sessions' '
 	tm send-keys Up &&
 	wait_for "obridge> fleet check$" &&
 	tm send-keys Up &&
+	port=$(cat "$TRASH/port.used") &&
 	wait_for "obridge> sim --port $port$" &&
 	tm send-keys C-u "exit 5" Enter &&
 	wait_for "SHELL-EXIT-5"
