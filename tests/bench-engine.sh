@@ -22,7 +22,9 @@ cleanup() {
 	[ -n "$NGXPID" ] && kill "$NGXPID" 2>/dev/null && wait "$NGXPID" 2>/dev/null
 	rm -rf "$TMP"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+# a signal ends the script (and so runs cleanup once); it must not carry on to the next part
+trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 141' PIPE; trap 'exit 143' TERM
 
 [ -x "$OBRIDGE" ] || { echo "bench-engine: no binary at $OBRIDGE" >&2; exit 3; }
 command -v jq >/dev/null 2>&1 || { echo "bench-engine: jq is needed" >&2; exit 3; }

@@ -19,7 +19,9 @@ cleanup() {
 	[ -n "$SIMPID" ] && kill "$SIMPID" 2>/dev/null && wait "$SIMPID" 2>/dev/null
 	rm -rf "$TMP"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+# a signal ends the script (and so runs cleanup once); it must not carry on to the next part
+trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 141' PIPE; trap 'exit 143' TERM
 
 [ -x "$OBRIDGE" ] || { echo "bench-self: no binary at $OBRIDGE" >&2; exit 3; }
 ${CC:-cc} -O2 -o "$TMP/simload" "$SRC/tests/bench/simload.c" || exit 3

@@ -18,7 +18,9 @@ cleanup() {
 	command -v tmux >/dev/null 2>&1 && tmux -L "$SOCK" kill-server 2>/dev/null
 	rm -rf "$TMP"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+# a signal ends the script (and so runs cleanup once); it must not carry on to the next part
+trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 141' PIPE; trap 'exit 143' TERM
 
 HZ=$(getconf CLK_TCK)
 # CPU seconds (user + system) of a running process, from /proc/PID/stat.
