@@ -33,8 +33,12 @@ SIM_PIDS=""
 # sim_start also notes its pid in $TRASH/.sim-pids, so none outlives the script (a
 # leftover holds its ports and its CPU for the tests that come after).
 _cleanup() {
-	_all="$SIM_PIDS $(cat "$TRASH/.sim-pids" 2>/dev/null)"
-	for p in $_all; do
+	# this shell's own children (sims, and servers a test adds to SIM_PIDS)
+	for p in $SIM_PIDS; do
+		kill "$p" 2>/dev/null
+	done
+	# sims of subshells: by pid from the file, only if the pid is still an obridge
+	for p in $(cat "$TRASH/.sim-pids" 2>/dev/null); do
 		grep -q obridge "/proc/$p/cmdline" 2>/dev/null && kill "$p" 2>/dev/null
 	done
 	for p in $SIM_PIDS; do
