@@ -621,6 +621,12 @@ int cmd_bench(int argc, char **argv, struct ctx *ctx)
 			buf_adds(&js, "}");
 			if (store_run_finish(ctx->store, run.id, "failed", buf_str(&js), err) < 0)
 				cmd_warn("bench", "run not finished in the store: %s", err);
+			if (ctx->json) {
+				/* a document for scripts too, shaped like the head of a full one */
+				printf("{\"run\":%" PRId64 ",\"kind\":\"bench\",\"status\":\"failed\","
+				       "\"summary\":%s,\"steps\":[]}\n",
+				       run.id, buf_str(&js));
+			}
 			buf_release(&js);
 			rc = EXIT_CRIT;
 			goto restore;

@@ -53,7 +53,10 @@ test_expect_success 'a model the server lacks: stops after the warm-up, exit 2, 
 	test ! -s out &&
 	grep_q "every warm-up request failed: HTTP 404: model .nosuch:latest. not found; nothing benched" err &&
 	"$OBRIDGE" history -n 1 --json >h.json &&
-	jq -e ".[0].status == \"failed\" and (.[0].summary.error | test(\"404\"))" h.json
+	jq -e ".[0].status == \"failed\" and (.[0].summary.error | test(\"404\"))" h.json &&
+	expect_code 2 "$OBRIDGE" -H "$SIM_URL" bench -m nosuch -c 1 --json >nj.json 2>/dev/null &&
+	jq -e ".status == \"failed\" and .kind == \"bench\" and .run > 0 and
+	       (.summary.error | test(\"404\")) and .steps == []" nj.json
 '
 test_expect_success 'nothing listening: the same, and --warmup 0 sweeps anyway' '
 	fault down &&
