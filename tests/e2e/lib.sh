@@ -156,6 +156,27 @@ sim_start() {
 	return 1
 }
 
+# sim_fault CONTROL_URL INSTANCE FAULT [INSTANCE_URL]: set a fault through another
+# instance's control port. The sim applies up and down from its loop just after
+# answering, so with INSTANCE_URL given this waits (up to 5 s) until the instance
+# answers again (up) or refuses (down): the next command sees the new state.
+sim_fault() {
+	curl -s -d "{\"instance\":\"$2\",\"fault\":\"$3\"}" "$1/_sim/fault" >/dev/null || return 1
+	[ -n "${4:-}" ] || return 0
+	_n=0
+	while [ $_n -lt 100 ]; do
+		if curl -s -m 1 -o /dev/null "$4/api/version"; then
+			[ "$3" != down ] && return 0
+		else
+			[ "$3" = down ] && return 0
+		fi
+		sleep 0.05
+		_n=$((_n + 1))
+	done
+	echo "sim_fault: $2 did not turn $3 at $4" >&2
+	return 1
+}
+
 sim_stop() {
 	kill "${1:-$SIM_PID}" 2>/dev/null
 	wait "${1:-$SIM_PID}" 2>/dev/null

@@ -6,10 +6,12 @@ sim_start -n 2 --num-parallel 4 --tokens 8 --tok-interval 3ms --ttft 5ms --load-
 ctl="http://127.0.0.1:$((SIM_PORT + 1))"
 
 fault() {
-	curl -s -d "{\"instance\":\"gpu-1\",\"fault\":\"none\"}" "$ctl/_sim/fault" >/dev/null &&
-	curl -s -d "{\"instance\":\"gpu-1\",\"fault\":\"up\"}" "$ctl/_sim/fault" >/dev/null &&
-	if [ "$1" != none ]; then
-		curl -s -d "{\"instance\":\"gpu-1\",\"fault\":\"$1\"}" "$ctl/_sim/fault" >/dev/null
+	sim_fault "$ctl" gpu-1 none &&
+	sim_fault "$ctl" gpu-1 up "$SIM_URL" &&
+	if [ "$1" = down ]; then
+		sim_fault "$ctl" gpu-1 down "$SIM_URL"
+	elif [ "$1" != none ]; then
+		sim_fault "$ctl" gpu-1 "$1"
 	fi
 }
 

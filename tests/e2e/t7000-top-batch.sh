@@ -10,7 +10,8 @@ u2="http://127.0.0.1:$((SIM_PORT + 1))"
 u3="http://127.0.0.1:$((SIM_PORT + 2))"
 fault() {
 	if [ "$1" = gpu-1 ]; then _c=$u3; else _c=$u1; fi
-	curl -s -d "{\"instance\":\"$1\",\"fault\":\"$2\"}" "$_c/_sim/fault" >/dev/null
+	case $1 in gpu-1) _u=$u1 ;; gpu-2) _u=$u2 ;; *) _u=$u3 ;; esac
+	case $2 in up|down) sim_fault "$_c" "$1" "$2" "$_u" ;; *) sim_fault "$_c" "$1" "$2" ;; esac
 }
 
 # A canned dcgm-exporter exposition, served by a tiny static HTTP server (perl is a
