@@ -54,6 +54,27 @@ static void pct(char *out, size_t n, double v)
 		snprintf(out, n, "%+.1f%%", v);
 }
 
+/* One compared figure with an interval: its table row, and its "diff_pct", "ci_lo_pct"
+ * and "ci_hi_pct" members appended to the JSON object being written. */
+static void add_change(struct buf *txt, struct buf *js, const char *label, const char *metric,
+		       const char *sa, const char *sb, const struct compare_result *cr,
+		       enum compare_verdict v)
+{
+	char d[16], lo[16], hi[16], ci[40];
+	pct(d, sizeof(d), cr->diff_pct);
+	pct(lo, sizeof(lo), cr->ci_lo_pct);
+	pct(hi, sizeof(hi), cr->ci_hi_pct);
+	snprintf(ci, sizeof(ci), "[%s, %s]", lo, hi);
+	buf_addf(txt, "%-12s %-9s %9s %9s %8s  %-19s %s\n", label, metric, sa, sb, d, ci,
+		 compare_verdict_name(v));
+	buf_adds(js, ",\"diff_pct\":");
+	summary_json_number(js, cr->diff_pct, 3);
+	buf_adds(js, ",\"ci_lo_pct\":");
+	summary_json_number(js, cr->ci_lo_pct, 3);
+	buf_adds(js, ",\"ci_hi_pct\":");
+	summary_json_number(js, cr->ci_hi_pct, 3);
+}
+
 int cmd_compare(int argc, char **argv, struct ctx *ctx)
 {
 	static const struct option longopts[] = {
@@ -177,24 +198,14 @@ int cmd_compare(int argc, char **argv, struct ctx *ctx)
 			enum compare_verdict v = compare_verdict(&cr, threshold, 0);
 			regressions += v == COMPARE_REGRESSION;
 			improvements += v == COMPARE_IMPROVEMENT;
-			char sa[32], sb[32], d[16], lo[16], hi[16], ci[40], mn[24];
+			char sa[32], sb[32], mn[24];
 			bench_fmt_ns((int64_t)cr.stat_a, 0, sa, sizeof(sa));
 			bench_fmt_ns((int64_t)cr.stat_b, 0, sb, sizeof(sb));
-			pct(d, sizeof(d), cr.diff_pct);
-			pct(lo, sizeof(lo), cr.ci_lo_pct);
-			pct(hi, sizeof(hi), cr.ci_hi_pct);
-			snprintf(ci, sizeof(ci), "[%s, %s]", lo, hi);
 			snprintf(mn, sizeof(mn), "%s %s", bench_hist_name(m), qname);
-			buf_addf(&txt, "%-12s %-9s %9s %9s %8s  %-19s %s\n", label, mn, sa, sb, d, ci,
-				 compare_verdict_name(v));
-			buf_addf(&js, "%s{\"metric\":\"%s\",\"a_ns\":%.0f,\"b_ns\":%.0f,\"diff_pct\":",
+			buf_addf(&js, "%s{\"metric\":\"%s\",\"a_ns\":%.0f,\"b_ns\":%.0f",
 				 mfirst ? "" : ",", bench_hist_name(m), cr.stat_a, cr.stat_b);
 			mfirst = 0;
-			summary_json_number(&js, cr.diff_pct, 3);
-			buf_adds(&js, ",\"ci_lo_pct\":");
-			summary_json_number(&js, cr.ci_lo_pct, 3);
-			buf_adds(&js, ",\"ci_hi_pct\":");
-			summary_json_number(&js, cr.ci_hi_pct, 3);
+			add_change(&txt, &js, label, mn, sa, sb, &cr, v);
 			buf_adds(&js, ",\"p_value\":");
 			summary_json_number(&js, cr.p_value, 6);
 			buf_addf(&js, ",\"na\":%" PRIu64 ",\"nb\":%" PRIu64 ",\"verdict\":\"%s\"}", cr.na,
@@ -218,19 +229,7 @@ int cmd_compare(int argc, char **argv, struct ctx *ctx)
 			enum compare_verdict v = compare_verdict(&tr, threshold, 1);
 			regressions += v == COMPARE_REGRESSION;
 			improvements += v == COMPARE_IMPROVEMENT;
-			char d[16], lo[16], hi[16], ci[40];
-			pct(d, sizeof(d), tr.diff_pct);
-			pct(lo, sizeof(lo), tr.ci_lo_pct);
-			pct(hi, sizeof(hi), tr.ci_hi_pct);
-			snprintf(ci, sizeof(ci), "[%s, %s]", lo, hi);
-			buf_addf(&txt, "%-12s %-9s %9s %9s %8s  %-19s %s\n", label, tname, va, vb, d, ci,
-				 compare_verdict_name(v));
-			buf_adds(&js, ",\"diff_pct\":");
-			summary_json_number(&js, tr.diff_pct, 3);
-			buf_adds(&js, ",\"ci_lo_pct\":");
-			summary_json_number(&js, tr.ci_lo_pct, 3);
-			buf_adds(&js, ",\"ci_hi_pct\":");
-			summary_json_number(&js, tr.ci_hi_pct, 3);
+			add_change(&txt, &js, label, tname, va, vb, &tr, v);
 			buf_addf(&js, ",\"verdict\":\"%s\"}", compare_verdict_name(v));
 		} else {
 			/* nothing completed on one side: no rate to compare */

@@ -177,6 +177,18 @@ sim_fault() {
 	return 1
 }
 
+# sim_fault_at gpu-N FAULT: sim_fault for instance N of the sim from sim_start (port
+# SIM_PORT + N - 1), through gpu-1's control port (gpu-2's for gpu-1 itself); up and
+# down wait until they took effect.
+sim_fault_at() {
+	_i=${1#gpu-}
+	_ctl="http://127.0.0.1:$((SIM_PORT + (_i == 1 ? 1 : 0)))"
+	case $2 in
+	up|down) sim_fault "$_ctl" "$1" "$2" "http://127.0.0.1:$((SIM_PORT + _i - 1))" ;;
+	*) sim_fault "$_ctl" "$1" "$2" ;;
+	esac
+}
+
 sim_stop() {
 	kill "${1:-$SIM_PID}" 2>/dev/null
 	wait "${1:-$SIM_PID}" 2>/dev/null

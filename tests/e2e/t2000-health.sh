@@ -9,11 +9,7 @@ u1=$SIM_URL
 u2="http://127.0.0.1:$((SIM_PORT + 1))"
 u3="http://127.0.0.1:$((SIM_PORT + 2))"
 # Control goes through another instance than the target (a downed one cannot answer).
-fault() {
-	if [ "$1" = gpu-3 ]; then _c=$u1; else _c=$u3; fi
-	case $1 in gpu-1) _u=$u1 ;; gpu-2) _u=$u2 ;; *) _u=$u3 ;; esac
-	case $2 in up|down) sim_fault "$_c" "$1" "$2" "$_u" ;; *) sim_fault "$_c" "$1" "$2" ;; esac
-}
+fault() { sim_fault_at "$@"; }
 preload() { curl -s "$1/api/generate" -d "{\"model\":\"$2\",\"keep_alive\":${3:--1}}" >/dev/null; }
 
 # Only llama3.2 is part of the fleet for most checks.

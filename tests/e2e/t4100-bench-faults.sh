@@ -3,16 +3,10 @@
 . "$(dirname "$0")/lib.sh"
 
 sim_start -n 2 --num-parallel 4 --tokens 8 --tok-interval 3ms --ttft 5ms --load-time 50ms || exit 1
-ctl="http://127.0.0.1:$((SIM_PORT + 1))"
 
 fault() {
-	sim_fault "$ctl" gpu-1 none &&
-	sim_fault "$ctl" gpu-1 up "$SIM_URL" &&
-	if [ "$1" = down ]; then
-		sim_fault "$ctl" gpu-1 down "$SIM_URL"
-	elif [ "$1" != none ]; then
-		sim_fault "$ctl" gpu-1 "$1"
-	fi
+	sim_fault_at gpu-1 none && sim_fault_at gpu-1 up &&
+	if [ "$1" != none ]; then sim_fault_at gpu-1 "$1"; fi
 }
 
 # bench_fault KIND CLASS: 4 requests against gpu-1 with KIND injected, all of class CLASS.

@@ -8,11 +8,7 @@ sim_start -n 3 --load-time 50ms --tok-interval 1ms --ttft 5ms \
 u1=$SIM_URL
 u2="http://127.0.0.1:$((SIM_PORT + 1))"
 u3="http://127.0.0.1:$((SIM_PORT + 2))"
-fault() {
-	if [ "$1" = gpu-1 ]; then _c=$u3; else _c=$u1; fi
-	case $1 in gpu-1) _u=$u1 ;; gpu-2) _u=$u2 ;; *) _u=$u3 ;; esac
-	case $2 in up|down) sim_fault "$_c" "$1" "$2" "$_u" ;; *) sim_fault "$_c" "$1" "$2" ;; esac
-}
+fault() { sim_fault_at "$@"; }
 
 # A canned dcgm-exporter exposition, served by a tiny static HTTP server (perl is a
 # build dependency already), on a free port written to $1.port.
