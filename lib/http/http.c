@@ -435,9 +435,11 @@ struct http_engine *http_engine_new(const struct http_engine_opts *o, char *err)
 	e->no_proxy_env = 1;
 	static const char *const proxy_vars[] = { "http_proxy", "https_proxy", "HTTPS_PROXY",
 						  "all_proxy", "ALL_PROXY" };
-	for (size_t i = 0; i < ARRAY_SIZE(proxy_vars); i++)
-		if (getenv(proxy_vars[i]) && *getenv(proxy_vars[i]))
+	for (size_t i = 0; i < ARRAY_SIZE(proxy_vars); i++) {
+		const char *v = getenv(proxy_vars[i]);
+		if (v && *v)
 			e->no_proxy_env = 0;
+	}
 	if (o->bearer_token && *o->bearer_token)
 		e->auth_header = xasprintf("Authorization: Bearer %s", o->bearer_token);
 	e->user_agent = o->user_agent ? xstrdup(o->user_agent)

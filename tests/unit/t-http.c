@@ -1181,6 +1181,32 @@ static void test_own_headers_then_reuse(void **state)
 	http_engine_free(e);
 }
 
+/* Proxy variables are still honoured (the engine only skips libcurl's lookups when
+ * none is set): through http_proxy, our server sees the absolute URL. */
+static void test_proxy_env(void **state)
+{
+	(void)state;
+	char proxy[128];
+	snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", srv_port);
+	setenv("http_proxy", proxy, 1);
+	struct http_engine *e = engine();
+	struct http_req r = { 0 };
+	r.url = "http://obridge-proxy-test.invalid/ok";
+	struct result *a = calloc(1, sizeof(*a));
+	run_one(e, &r, a);
+	unsetenv("http_proxy");
+	assert_int_equal(a->err, HTTP_OK);
+	assert_int_equal(a->status, 404); /* the test server's answer to an absolute URL */
+	http_engine_free(e);
+	/* without it, the name does not resolve */
+	e = engine();
+	memset(a, 0, sizeof(*a));
+	run_one(e, &r, a);
+	assert_int_equal(a->err, HTTP_E_DNS);
+	free(a);
+	http_engine_free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1214,6 +1240,7 @@ int main(void)
 		cmocka_unit_test(test_conn_close_each),
 		cmocka_unit_test(test_same_request_new_body),
 		cmocka_unit_test(test_own_headers_then_reuse),
+		cmocka_unit_test(test_proxy_env),
 	};
 	return cmocka_run_group_tests(tests, setup_server, NULL);
 }
