@@ -46,6 +46,14 @@ static void add_str_or_null(cJSON *o, const char *k, const char *v)
 		cJSON_AddNullToObject(o, k);
 }
 
+static void add_int_or_null(cJSON *o, const char *k, int v)
+{
+	if (v)
+		cJSON_AddNumberToObject(o, k, v);
+	else
+		cJSON_AddNullToObject(o, k);
+}
+
 char *fleet_to_json(const struct fleet *f)
 {
 	cJSON *root = cJSON_CreateObject();
@@ -54,6 +62,7 @@ char *fleet_to_json(const struct fleet *f)
 	add_str_or_null(root, "source", f->source);
 	add_str_or_null(root, "balancer", f->balancer);
 	cJSON_AddBoolToObject(root, "api_key_file", f->api_key_file != NULL);
+	cJSON_AddBoolToObject(root, "shared_store", f->shared_store);
 
 	cJSON *insts = cJSON_AddArrayToObject(root, "instances");
 	for (size_t i = 0; i < f->ninstances; i++) {
@@ -65,6 +74,9 @@ char *fleet_to_json(const struct fleet *f)
 		add_str_or_null(o, "group", in->group);
 		cJSON_AddBoolToObject(o, "backup", in->backup);
 		add_str_or_null(o, "metrics_url", in->metrics_url);
+		add_int_or_null(o, "num_parallel", in->num_parallel);
+		add_int_or_null(o, "max_loaded", in->max_loaded);
+		add_str_or_null(o, "gpus", in->gpus);
 		cJSON *models = cJSON_AddArrayToObject(o, "models");
 		for (size_t m = 0; m < f->nmodels; m++)
 			if (fleet_model_on_instance(&f->models[m], in))
@@ -105,6 +117,7 @@ char *fleet_to_json(const struct fleet *f)
 			cJSON_AddNumberToObject(o, "num_ctx", md->num_ctx);
 		else
 			cJSON_AddNullToObject(o, "num_ctx");
+		add_str_or_null(o, "digest", md->digest);
 		cJSON *g = cJSON_AddArrayToObject(o, "groups");
 		for (size_t k = 0; k < md->ngroups; k++)
 			cJSON_AddItemToArray(g, cJSON_CreateString(md->groups[k]));

@@ -3,6 +3,7 @@
 #include "../compat.h"
 #include "fleet.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <ini.h>
 #include <stdio.h>
@@ -29,6 +30,7 @@ struct parse_state {
 	size_t cur;        /* index of the current instance or model */
 	char **model_groups_raw; /* per model: the groups line, checked at the end */
 	int *model_groups_line;
+	int def_num_parallel, def_max_loaded; /* [fleet] defaults for the instances */
 	const char *text;  /* the whole file */
 	size_t len, pos;
 	int line;          /* lines served to inih so far */
@@ -118,6 +120,27 @@ static int parse_int(const char *v, long min, long max, long *out)
 		return -1;
 	*out = n;
 	return 0;
+}
+
+/* CUDA_VISIBLE_DEVICES: indexes or GPU-/MIG- UUIDs, comma-separated. */
+static int valid_gpus(const char *v)
+{
+	if (!*v || *v == ',' || v[strlen(v) - 1] == ',' || strstr(v, ",,"))
+		return 0;
+	for (const char *p = v; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != ',' && *p != '-')
+			return 0;
+	return 1;
+}
+
+static int valid_digest(const char *v)
+{
+	if (strncmp(v, "sha256:", 7) != 0 || strlen(v) != 7 + 64)
+		return 0;
+	for (const char *p = v + 7; *p; p++)
+		if (!isxdigit((unsigned char)*p))
+			return 0;
+	return 1;
 }
 
 static int on_section(struct parse_state *ps, const char *section, int line)
@@ -237,9 +260,19 @@ static int on_key(struct parse_state *ps, const char *key, const char *value, in
 				return fail(ps, line, "api_key_file: empty value");
 			free(f->api_key_file);
 			f->api_key_file = xstrdup(value);
+		} else if (!strcmp(key, "shared_store")) {
+			if (parse_bool(value, &f->shared_store) < 0)
+				return fail(ps, line, "shared_store: expected true or false, got '%s'",
+					    value);
+		} else if (!strcmp(key, "num_parallel") || !strcmp(key, "max_loaded")) {
+			if (parse_int(value, 1, FLEET_SLOTS_MAX, &n) < 0)
+				return fail(ps, line, "%s: '%s' is not a whole number from 1 to %d",
+					    key, value, FLEET_SLOTS_MAX);
+			*(key[0] == 'n' ? &ps->def_num_parallel : &ps->def_max_loaded) = (int)n;
 		} else {
 			return fail(ps, line, "unknown key '%s' in [fleet] (expected name, balancer, "
-					      "api_key_file)", key);
+					      "api_key_file, shared_store, num_parallel, max_loaded)",
+				    key);
 		}
 		return 1;
 	case SEC_INSTANCE: {
@@ -261,9 +294,22 @@ static int on_key(struct parse_state *ps, const char *key, const char *value, in
 				return fail(ps, line, "backup: expected true or false, got '%s'", value);
 		} else if (!strcmp(key, "metrics_url")) {
 			return set_url(ps, line, key, value, &in->metrics_url);
+		} else if (!strcmp(key, "num_parallel") || !strcmp(key, "max_loaded")) {
+			if (parse_int(value, 1, FLEET_SLOTS_MAX, &n) < 0)
+				return fail(ps, line, "%s: '%s' is not a whole number from 1 to %d",
+					    key, value, FLEET_SLOTS_MAX);
+			*(key[0] == 'n' ? &in->num_parallel : &in->max_loaded) = (int)n;
+		} else if (!strcmp(key, "gpus")) {
+			if (!valid_gpus(value))
+				return fail(ps, line, "gpus: expected GPU indexes or UUIDs separated "
+						      "by commas (as CUDA_VISIBLE_DEVICES), got '%s'",
+					    value);
+			free(in->gpus);
+			in->gpus = xstrdup(value);
 		} else {
 			return fail(ps, line, "unknown key '%s' in [instance %s] (expected url, "
-					      "weight, group, backup, metrics_url)", key, in->name);
+					      "weight, group, backup, metrics_url, num_parallel, "
+					      "max_loaded, gpus)", key, in->name);
 		}
 		return 1;
 	}
@@ -282,9 +328,18 @@ static int on_key(struct parse_state *ps, const char *key, const char *value, in
 			free(ps->model_groups_raw[ps->cur]);
 			ps->model_groups_raw[ps->cur] = xstrdup(value);
 			ps->model_groups_line[ps->cur] = line;
+		} else if (!strcmp(key, "digest")) {
+			if (!valid_digest(value))
+				return fail(ps, line, "digest: expected sha256: and 64 hex digits, "
+						      "got '%s'", value);
+			free(m->digest);
+			m->digest = xstrdup(value);
+			for (char *p = m->digest; *p; p++)
+				if (*p >= 'A' && *p <= 'F')
+					*p = (char)(*p - 'A' + 'a');
 		} else {
 			return fail(ps, line, "unknown key '%s' in [model %s] (expected keep_alive, "
-					      "num_ctx, groups)", key, m->name);
+					      "num_ctx, groups, digest)", key, m->name);
 		}
 		return 1;
 	}
@@ -425,6 +480,12 @@ static int group_exists(const struct fleet *f, const char *g)
 static int finish(struct parse_state *ps)
 {
 	struct fleet *f = ps->f;
+	for (size_t i = 0; i < f->ninstances; i++) {
+		if (!f->instances[i].num_parallel)
+			f->instances[i].num_parallel = ps->def_num_parallel;
+		if (!f->instances[i].max_loaded)
+			f->instances[i].max_loaded = ps->def_max_loaded;
+	}
 	if (ps->failed)
 		return -1;
 	if (f->ninstances == 0)
@@ -572,9 +633,11 @@ void fleet_release(struct fleet *f)
 		free(f->instances[i].url);
 		free(f->instances[i].group);
 		free(f->instances[i].metrics_url);
+		free(f->instances[i].gpus);
 	}
 	for (size_t i = 0; i < f->nmodels; i++) {
 		free(f->models[i].name);
+		free(f->models[i].digest);
 		for (size_t g = 0; g < f->models[i].ngroups; g++)
 			free(f->models[i].groups[g]);
 		free(f->models[i].groups);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #define FLEET_WEIGHT_MAX 1000
+#define FLEET_SLOTS_MAX 4096 /* num_parallel, max_loaded */
 
 struct fleet_instance {
 	char *name;        /* unique within the fleet */
@@ -15,6 +16,9 @@ struct fleet_instance {
 	char *group;       /* NULL when none */
 	int backup;        /* true: receives traffic only when the others are down */
 	char *metrics_url; /* optional Prometheus endpoint (dcgm-exporter, node_exporter) */
+	int num_parallel;  /* OLLAMA_NUM_PARALLEL of the instance; 0 when unknown */
+	int max_loaded;    /* OLLAMA_MAX_LOADED_MODELS of the instance; 0 when unknown */
+	char *gpus;        /* CUDA_VISIBLE_DEVICES for the instance ("0,1"), or NULL */
 	int line;          /* line of its section in the fleet file, 0 for ad hoc hosts */
 };
 
@@ -23,6 +27,7 @@ struct fleet_model {
 	int64_t keep_alive_ns; /* DURATION_FOREVER for negative; valid when has_keep_alive */
 	int has_keep_alive;
 	int num_ctx;       /* 0 when not set */
+	char *digest;      /* pinned "sha256:<64 hex>", or NULL: the fleet's majority decides */
 	char **groups;     /* NULL-terminated; NULL or empty means every instance */
 	size_t ngroups;
 	int line;
@@ -40,6 +45,7 @@ struct fleet {
 	char *name;        /* [fleet] name, default "default" */
 	char *balancer;    /* normalised URL or NULL */
 	char *api_key_file;
+	int shared_store;  /* instances share one OLLAMA_MODELS directory: pull once */
 
 	struct fleet_instance *instances;
 	size_t ninstances;

@@ -133,7 +133,42 @@ static const struct bad_case bad[] = {
 	{ "[instance a]\nurl = h\n[model m]\nnum_ctx = -5\n", "t.conf:4: num_ctx" },
 	{ "[instance a]\nurl = h\n[model m]\n[model M:latest]\n", "t.conf:4: duplicate model 'm:latest'" },
 	{ "[instance a\nurl = h\n", "t.conf:1: section header without ']'" },
+	{ "[instance a]\nurl = h\nnum_parallel = 0\n", "t.conf:3: num_parallel: '0' is not a whole number from 1 to 4096" },
+	{ "[instance a]\nurl = h\nmax_loaded = many\n", "t.conf:3: max_loaded:" },
+	{ "[instance a]\nurl = h\ngpus = 0,,1\n", "t.conf:3: gpus: expected GPU indexes" },
+	{ "[instance a]\nurl = h\ngpus = 0;1\n", "t.conf:3: gpus:" },
+	{ "[fleet]\nshared_store = nfs\n[instance a]\nurl = h\n", "t.conf:2: shared_store: expected true or false" },
+	{ "[instance a]\nurl = h\n[model m]\ndigest = sha256:abc\n", "t.conf:4: digest: expected sha256: and 64 hex digits" },
+	{ "[instance a]\nurl = h\n[model m]\ndigest = md5:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n", "t.conf:4: digest:" },
 };
+
+/* Keys deploy and emit read: slots, GPUs, a shared store, pinned digests. */
+static void test_deploy_keys(void **state)
+{
+	(void)state;
+	static const char *const text =
+		"[fleet]\nshared_store = yes\nnum_parallel = 4\n"
+		"[instance a]\nurl = h\nmax_loaded = 2\ngpus = 0,1\n"
+		"[instance b]\nurl = g\nnum_parallel = 8\n"
+		"[model m]\ndigest = sha256:ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef0123456789\n";
+	struct fleet f;
+	char err[ERR_MAX] = "";
+	assert_int_equal(fleet_parse_string(&f, text, "t.conf", err), 0);
+	assert_int_equal(f.shared_store, 1);
+	assert_int_equal(f.instances[0].num_parallel, 4);
+	assert_int_equal(f.instances[0].max_loaded, 2);
+	assert_string_equal(f.instances[0].gpus, "0,1");
+	assert_int_equal(f.instances[1].num_parallel, 8);
+	assert_int_equal(f.instances[1].max_loaded, 0);
+	assert_null(f.instances[1].gpus);
+	assert_string_equal(f.models[0].digest, "sha256:abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789");
+	char *json = fleet_to_json(&f);
+	assert_non_null(strstr(json, "\"shared_store\":true"));
+	assert_non_null(strstr(json, "\"num_parallel\":8,\"max_loaded\":null,\"gpus\":null"));
+	assert_non_null(strstr(json, "\"digest\":\"sha256:abcdef"));
+	free(json);
+	fleet_release(&f);
+}
 
 static void test_bad_files(void **state)
 {
@@ -284,6 +319,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good_file),    cmocka_unit_test(test_bad_files),
+		cmocka_unit_test(test_deploy_keys),
 		cmocka_unit_test(test_long_line),    cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_host_url),     cmocka_unit_test(test_resolve),
 	};
