@@ -1,28 +1,25 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * Command entry points and the context main() prepares for them.
+ * Command entry points, their option tables and the context main() prepares for them.
  *
  * To add a command:
- *  1. write cmd/<name>.c with `int cmd_<name>(int argc, char **argv, struct ctx *ctx)`,
- *     its `usage` text and `longopts[]`, resetting optind = 0 before getopt_long;
+ *  1. write cmd/<name>.c with `int cmd_<name>(int argc, char **argv, struct ctx *ctx)` and
+ *     `const struct cmd_spec spec_<name>`: its -h text (usage lines, CMD_OPTIONS where the
+ *     option lines go) and its option table, one row per option or operand (OPT_FLAG,
+ *     OPT_VAL, OPT_CHOICE, OPT_ARG below). That table is the only place an option is
+ *     declared: cmd_getopt parses with it, -h prints it, completion (bash, zsh, fish and
+ *     the shell) offers it, and t0150-man.sh checks man/obridge-<name>.1 against it;
  *  2. add one CMD() line to cmd/commands.def (name, flags, one-line summary, synopsis);
- *  3. add man/obridge-<name>.1 and a test under tests/e2e/;
- *  4. list its options and operands in comp_opts[] in cmd/complete.c, one row each:
- *     FLAG("<name>", "json", 0, "help") for a flag, OPT(..., CK_<kind>, ...) for an
- *     option with a value (CK_TEXT numbers/durations/URLs, CK_FILE, CK_DIR,
- *     CK_INSTANCE, CK_GROUP, CK_MODEL, CK_RUN, CK_RUNKIND), CHOICE(..., "a b c", ...)
- *     for fixed values, ARG("<name>", POS, CK_<kind>, words, "help") for operands
- *     (POS 1, 2, ...; 0 for the rest), and at least FLAG("<name>", "help", 'h', ...).
- *     Completion in bash/zsh/fish and the shell then follows. make check fails
- *     (t0150-man.sh) unless -h, that table and man/obridge-<name>.1 agree: every long
- *     option in `obridge <name> -h` is in the table (or global), every row's --long and
- *     -x appears in -h and in the page (Fl \-long, Fl x), and the command accepts it.
+ *  3. add man/obridge-<name>.1 and a test under tests/e2e/.
+ * --json is global (ctx->json): a command that prints JSON says what in spec.json; main()
+ * refuses --json for the others. -h/--help is added to every table.
  * argv[0] is the command name; global options have already been removed from argv.
  * Return an exit code (EXIT_OK ... EXIT_UNKNOWN); never call exit() outside main.
  */
 #ifndef OBRIDGE_CMD_CMD_H
 #define OBRIDGE_CMD_CMD_H
 
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stddef.h>
@@ -61,17 +58,73 @@ struct ctx {
 	char *api_key;          /* $OBRIDGE_API_KEY or the fleet's api_key_file; never printed */
 };
 
+/* What an option's value or an operand is, for completion. */
+enum comp_kind {
+	CK_NONE,     /* a flag: takes no value */
+	CK_TEXT,     /* a number, duration, URL, ...: nothing to suggest */
+	CK_FILE,     /* a file name */
+	CK_DIR,      /* a directory name */
+	CK_COMMAND,  /* an obridge command */
+	CK_INSTANCE, /* an instance of the fleet */
+	CK_GROUP,    /* a group of the fleet */
+	CK_MODEL,    /* a model of the fleet file or of recent runs */
+	CK_RUN,      /* a run id from the store */
+	CK_RUNKIND,  /* a run kind (bench, health, ...) */
+	CK_WORDS,    /* one of a fixed list of words */
+};
+
+/*
+ * One option (lng and/or shrt set) or operand (neither set) of a command.
+ * id: what cmd_getopt_next returns for the option: its short letter when it has one,
+ * else a value from 256 up that the command chooses.
+ */
+struct cmd_opt {
+	const char *lng;    /* long name without "--", or NULL */
+	char shrt;          /* short letter, or 0 */
+	int id;
+	enum comp_kind kind;
+	const char *words;  /* CK_WORDS: the choices, separated by spaces */
+	const char *meta;   /* the value's name in -h ("D", "FILE"); NULL for flags */
+	int pos;            /* operands: 1 for the first, 2, ...; 0 for every other one */
+	const char *help;   /* -h text, '\n' between lines; its first line describes the
+			       option in completions */
+};
+
+#define OPT_FLAG(l, s, id, h) { l, s, id, CK_NONE, NULL, NULL, 0, h }
+#define OPT_VAL(l, s, id, k, m, h) { l, s, id, k, NULL, m, 0, h }
+#define OPT_CHOICE(l, s, id, w, m, h) { l, s, id, CK_WORDS, w, m, 0, h }
+#define OPT_ARG(p, k, w, h) { NULL, 0, 0, k, w, NULL, p, h }
+#define OPT_END { NULL, 0, 0, CK_NONE, NULL, NULL, 0, NULL }
+#define OPT_IS_END(o) (!(o)->lng && !(o)->shrt && !(o)->help)
+
+/* The -h text lines contain this one line where the option lines go. */
+#define CMD_OPTIONS "\001options"
+#define CMD_OPTS_MAX 64
+
+struct cmd_spec {
+	const char *const *usage;   /* -h text, NULL-terminated, with one CMD_OPTIONS line */
+	const struct cmd_opt *opts; /* ends with OPT_END */
+	const char *json;           /* what --json gives, for -h; NULL: no --json */
+	int in_order;               /* options end at the first operand (subcommands) */
+};
+
 struct cmd {
 	const char *name;
 	int (*fn)(int argc, char **argv, struct ctx *ctx);
 	int flags;
 	const char *summary;
 	const char *synopsis; /* the options after "obridge NAME" */
+	const struct cmd_spec *spec;
 };
 
-#define CMD(name, flags, summary, synopsis) int cmd_##name(int argc, char **argv, struct ctx *ctx);
+#define CMD(name, flags, summary, synopsis) \
+	int cmd_##name(int argc, char **argv, struct ctx *ctx); \
+	extern const struct cmd_spec spec_##name;
 #include "commands.def"
 #undef CMD
+
+/* The global options (obridge_run), accepted before or after the command. */
+extern const struct cmd_opt global_opts[];
 
 extern const struct cmd commands[];
 extern const size_t ncommands;
@@ -105,6 +158,43 @@ void cmd_warn(const char *cmd, const char *fmt, ...) __attribute__((format(print
 int cmd_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Print `usage` (NULL-terminated lines) to out. */
 void cmd_print_usage(FILE *out, const char *const *usage);
+/* Print a command's -h text, with the option lines generated from its table. */
+void cmd_print_help(FILE *out, const struct cmd *c);
+/* Print option lines of a table (for the global options' help). */
+void cmd_print_opts(FILE *out, const struct cmd_opt *opts, const char *json);
+
+/*
+ * The options of one command, parsed with its table:
+ *
+ *	struct cmd_getopt g;
+ *	int c;
+ *	cmd_getopt_init(&g, argc, argv);
+ *	while ((c = cmd_getopt_next(&g)) >= 0)
+ *		switch (c) { case 'm': model = g.arg; break; ... }
+ *	if (c != CMD_OPT_END)
+ *		return cmd_getopt_exit(c);
+ *	operands: argv[g.optind] ... argv[argc - 1]
+ *
+ * -h prints the help (CMD_OPT_HELP: exit 0); an unknown option, a missing value or a
+ * value given to a flag prints one message naming it (CMD_OPT_ERROR: exit 3).
+ */
+enum { CMD_OPT_END = -1, CMD_OPT_HELP = -2, CMD_OPT_ERROR = -3 };
+struct cmd_getopt {
+	const struct cmd *cmd;
+	int argc;
+	char **argv;
+	const char *arg; /* the value of the option just returned */
+	const char *lng; /* its long name, when it was given by that name */
+	int optind;      /* once CMD_OPT_END is returned: the first operand */
+	struct option lo_[CMD_OPTS_MAX + 2];
+	char so_[2 * CMD_OPTS_MAX + 8];
+};
+void cmd_getopt_init(struct cmd_getopt *g, int argc, char **argv);
+int cmd_getopt_next(struct cmd_getopt *g);
+/* The exit code for CMD_OPT_HELP (0) and CMD_OPT_ERROR (3). */
+int cmd_getopt_exit(int c);
+/* Refuse operands beyond the first max (usage error naming the first extra). */
+int cmd_no_more_operands(const char *cmd, int argc, char **argv, int from);
 
 /*
  * Create an HTTP engine configured from ctx: TLS verification (--insecure), the API key as

@@ -3,7 +3,6 @@
 #include "../lib/compat.h"
 #include "cmd.h"
 
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,12 +30,25 @@ static const char *const usage[] = {
 	"Differences in the runs' fingerprints (Ollama version, model digest, options,",
 	"prompts) are warned about.",
 	"",
-	"      --threshold PCT  smallest change that counts (default 10)",
-	"      --quantile Q     compare this percentile instead of the median (0 < Q < 100)",
-	"      --json           JSON output",
+	CMD_OPTIONS,
 	"",
 	"Exit: 0 no regression, 1 a regression, 3 a run is missing or usage error.",
 	NULL,
+};
+
+static const struct cmd_opt opts[] = {
+	OPT_VAL("threshold", 0, 't', CK_TEXT, "PCT",
+		"smallest change that counts (default 10)"),
+	OPT_VAL("quantile", 0, 'q', CK_TEXT, "Q",
+		"compare this percentile instead of the median (0 < Q < 100)"),
+	OPT_ARG(0, CK_RUN, NULL, "run id"),
+	OPT_END,
+};
+
+const struct cmd_spec spec_compare = {
+	.usage = usage,
+	.opts = opts,
+	.json = "JSON output",
 };
 
 static const enum bench_hist metrics[] = { BH_TTFT, BH_ITL, BH_TPOT, BH_E2E };
@@ -77,50 +89,38 @@ static void add_change(struct buf *txt, struct buf *js, const char *label, const
 
 int cmd_compare(int argc, char **argv, struct ctx *ctx)
 {
-	static const struct option longopts[] = {
-		{ "threshold", required_argument, NULL, 't' },
-		{ "quantile", required_argument, NULL, 'q' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	double threshold = 10, quantile = 50;
 	int c;
 	char *end;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	struct cmd_getopt g;
+	cmd_getopt_init(&g, argc, argv);
+	while ((c = cmd_getopt_next(&g)) >= 0) {
 		switch (c) {
 		case 't':
-			threshold = strtod(optarg, &end);
+			threshold = strtod(g.arg, &end);
 			if (*end == '%')
 				end++;
-			if (!*optarg || *end || !(threshold >= 0) || !isfinite(threshold))
+			if (!*g.arg || *end || !(threshold >= 0) || !isfinite(threshold))
 				return cmd_usage_error("compare", "--threshold must be a percentage >= 0, "
-						       "not '%s'", optarg);
+						       "not '%s'", g.arg);
 			break;
 		case 'q':
-			quantile = strtod(optarg, &end);
-			if (!*optarg || *end || !(quantile > 0 && quantile < 100))
+			quantile = strtod(g.arg, &end);
+			if (!*g.arg || *end || !(quantile > 0 && quantile < 100))
 				return cmd_usage_error("compare", "--quantile must be between 0 and 100, "
-						       "not '%s'", optarg);
+						       "not '%s'", g.arg);
 			break;
-		case 'j':
-			ctx->json = 1;
-			break;
-		case 'h':
-			cmd_print_usage(stdout, usage);
-			return EXIT_OK;
-		default:
-			return cmd_usage_error("compare", "unknown option '%s'", argv[optind - 1]);
 		}
 	}
-	if (argc - optind != 2)
+	if (c != CMD_OPT_END)
+		return cmd_getopt_exit(c);
+	if (argc - g.optind != 2)
 		return cmd_usage_error("compare", "two runs needed: A (baseline) and B (candidate)");
 	int64_t ida, idb;
-	if (bench_run_id_parse(argv[optind], &ida) < 0)
-		return cmd_usage_error("compare", "bad run id '%s'", argv[optind]);
-	if (bench_run_id_parse(argv[optind + 1], &idb) < 0)
-		return cmd_usage_error("compare", "bad run id '%s'", argv[optind + 1]);
+	if (bench_run_id_parse(argv[g.optind], &ida) < 0)
+		return cmd_usage_error("compare", "bad run id '%s'", argv[g.optind]);
+	if (bench_run_id_parse(argv[g.optind + 1], &idb) < 0)
+		return cmd_usage_error("compare", "bad run id '%s'", argv[g.optind + 1]);
 	struct bench_run ra, rb;
 	char err[ERR_MAX];
 	if (bench_run_load(ctx->store, ida, &ra, err)) {

@@ -16,218 +16,11 @@
 #include "../lib/util/util.h"
 #include "../lib/banned.h"
 
-/* What an option's value or an operand is. */
-enum comp_kind {
-	CK_NONE,     /* a flag: takes no value */
-	CK_TEXT,     /* a number, duration, URL, ...: nothing to suggest */
-	CK_FILE,     /* a file name */
-	CK_DIR,      /* a directory name */
-	CK_COMMAND,  /* an obridge command */
-	CK_INSTANCE, /* an instance of the fleet */
-	CK_GROUP,    /* a group of the fleet */
-	CK_MODEL,    /* a model of the fleet file or of recent runs */
-	CK_RUN,      /* a run id from the store */
-	CK_RUNKIND,  /* a run kind (bench, health, ...) */
-	CK_WORDS,    /* one of a fixed list of words */
-};
-
 static const char *const kind_names[] = {
 	"flag", "text", "file", "dir", "command", "instance",
 	"group", "model", "run", "runkind", "words",
 };
 _Static_assert(ARRAY_SIZE(kind_names) == CK_WORDS + 1, "kind_names follows enum comp_kind");
-
-/*
- * One option (lng and/or shrt set) or operand (neither set) of a command; cmd NULL
- * for the global options. pos: for operands, 1 for the first, 2 for the second, ...,
- * 0 for every operand not matched by its own row.
- */
-struct comp_opt {
-	const char *cmd;
-	const char *lng;   /* long name without "--", or NULL */
-	char shrt;         /* short letter, or 0 */
-	enum comp_kind kind;
-	const char *words; /* CK_WORDS: the choices, separated by spaces */
-	int pos;
-	const char *help;  /* one line, shown by zsh and fish */
-};
-
-#define FLAG(c, l, s, h) { c, l, s, CK_NONE, NULL, 0, h }
-#define OPT(c, l, s, k, h) { c, l, s, k, NULL, 0, h }
-#define CHOICE(c, l, s, w, h) { c, l, s, CK_WORDS, w, 0, h }
-#define ARG(c, p, k, w, h) { c, NULL, 0, k, w, p, h }
-
-/*
- * Every option and operand of every command, as `-h` and the man page show them. A
- * command without a row here fails `make check` (t0150-man-consistency.sh), so does an
- * option that -h, this table and man/obridge-CMD.1 do not all agree on. Commands that
- * take run ids say so with ARG("show", 1, CK_RUN, NULL, "run id") (show, export) or
- * ARG("compare", 0, CK_RUN, NULL, "run id") (every operand).
- */
-static const struct comp_opt comp_opts[] = {
-	/* global options (obridge_run), accepted before or after the command */
-	OPT(NULL, "fleet", 'f', CK_FILE, "fleet file"),
-	OPT(NULL, NULL, 'H', CK_TEXT, "target this Ollama host (repeatable)"),
-	OPT(NULL, "db", 0, CK_FILE, "SQLite store"),
-	FLAG(NULL, "json", 0, "machine-readable output"),
-	FLAG(NULL, "no-color", 0, "no colour"),
-	FLAG(NULL, "insecure", 0, "do not verify TLS certificates"),
-	FLAG(NULL, "quiet", 'q', "print only what matters"),
-	FLAG(NULL, "verbose", 'v', "log every request to stderr"),
-	FLAG(NULL, "version", 0, "print the version and exit"),
-	FLAG(NULL, "help", 'h', "show help"),
-
-	FLAG("ps", "json", 0, "print JSON"),
-	FLAG("ps", "help", 'h', "show this help"),
-
-	OPT("top", "delay", 'd', CK_TEXT, "refresh interval"),
-	FLAG("top", "once", 0, "print one snapshot and exit"),
-	OPT("top", "iterations", 'n', CK_TEXT, "print N snapshots and exit"),
-	FLAG("top", "json", 0, "JSON snapshots"),
-	CHOICE("top", "level", 'l', "1 2", "1 reachable, 2 models resident"),
-	OPT("top", "timeout", 0, CK_TEXT, "how long one poll waits for an instance"),
-	FLAG("top", "no-color", 0, "no colour"),
-	FLAG("top", "help", 'h', "show this help"),
-
-	CHOICE("health", "level", 'l', "1 2 3", "1 reachable, 2 models resident, 3 generate"),
-	OPT("health", "warning", 'w', CK_TEXT, "warning range for the probe latency"),
-	OPT("health", "critical", 'c', CK_TEXT, "critical range for the probe latency"),
-	CHOICE("health", "format", 0, "text json nagios prom", "output format"),
-	OPT("health", "textfile", 0, CK_DIR, "also write DIR/obridge.prom"),
-	OPT("health", "timeout", 0, CK_TEXT, "deadline of the whole check"),
-	OPT("health", "after", 0, CK_TEXT, "run --on-fail after N failures"),
-	OPT("health", "on-fail", 0, CK_TEXT, "command to run per failing instance"),
-	OPT("health", "watch", 0, CK_TEXT, "repeat every D"),
-	OPT("health", "lock-wait", 0, CK_TEXT, "wait for another health run"),
-	OPT("health", "model", 'm', CK_MODEL, "model for the level-3 probe"),
-	FLAG("health", "history", 0, "availability and incidents from the store"),
-	OPT("health", "since", 0, CK_TEXT, "how far back --history looks"),
-	FLAG("health", "help", 'h', "show this help"),
-
-	ARG("preload", 0, CK_MODEL, NULL, "model"),
-	OPT("preload", "keep-alive", 0, CK_TEXT, "keep_alive to send instead of the fleet's"),
-	OPT("preload", "timeout", 0, CK_TEXT, "deadline for all loads"),
-	FLAG("preload", "json", 0, "JSON output"),
-	FLAG("preload", "help", 'h', "show this help"),
-
-	ARG("unload", 0, CK_MODEL, NULL, "model"),
-	OPT("unload", "wait", 0, CK_TEXT, "how long to wait for /api/ps"),
-	FLAG("unload", "json", 0, "JSON output"),
-	FLAG("unload", "help", 'h', "show this help"),
-
-	OPT("warmup", "requests", 'n', CK_TEXT, "warm requests per instance and model"),
-	OPT("warmup", "model", 'm', CK_MODEL, "warm this model (repeatable)"),
-	OPT("warmup", "max-tokens", 0, CK_TEXT, "num_predict of each warm request"),
-	OPT("warmup", "timeout", 0, CK_TEXT, "deadline for the loads and the requests"),
-	FLAG("warmup", "json", 0, "JSON output"),
-	FLAG("warmup", "help", 'h', "show this help"),
-
-	ARG("fleet", 1, CK_WORDS, "show check", "subcommand"),
-	FLAG("fleet", "json", 0, "print JSON (show)"),
-	FLAG("fleet", "help", 'h', "show this help"),
-
-	OPT("history", "kind", 'k', CK_RUNKIND, "only runs of this kind"),
-	OPT("history", "limit", 'n', CK_TEXT, "show at most N runs"),
-	OPT("history", "prune", 0, CK_TEXT, "delete runs older than AGE"),
-	FLAG("history", "dry-run", 0, "with --prune: only count"),
-	FLAG("history", "json", 0, "print JSON"),
-	FLAG("history", "help", 'h', "show this help"),
-
-	OPT("bench", "model", 'm', CK_MODEL, "model to bench"),
-	OPT("bench", "concurrency", 'c', CK_TEXT, "streams per step: 1,2,4 or 1..64x2"),
-	OPT("bench", "rate", 0, CK_TEXT, "open loop: requests per second per step"),
-	CHOICE("bench", "arrival", 0, "fixed poisson gamma:1", "arrival schedule (open loop)"),
-	OPT("bench", "duration", 'd', CK_TEXT, "length of each step"),
-	OPT("bench", "requests", 'n', CK_TEXT, "requests per step instead of a duration"),
-	OPT("bench", "warmup", 0, CK_TEXT, "unmeasured requests before the first step"),
-	OPT("bench", "prompt-tokens", 0, CK_TEXT, "synthetic prompts of about N tokens"),
-	OPT("bench", "prompt-file", 0, CK_FILE, "prompts: text lines or JSONL"),
-	OPT("bench", "max-tokens", 0, CK_TEXT, "num_predict of each request"),
-	OPT("bench", "seed", 0, CK_TEXT, "seed for prompts, schedules and options.seed"),
-	FLAG("bench", "unique-prefix", 0, "a unique prefix per prompt (no prompt caching)"),
-	CHOICE("bench", "api", 0, "generate chat openai", "API to bench"),
-	CHOICE("bench", "endpoint", 0, "root version tags ps", "bench a plain GET instead"),
-	OPT("bench", "instance", 0, CK_INSTANCE, "one instance instead of the balancer"),
-	FLAG("bench", "each", 0, "every instance directly and in parallel"),
-	OPT("bench", "max-p95", 0, CK_TEXT, "stop once p95 exceeds D"),
-	FLAG("bench", "stop-on-knee", 0, "stop once the knee is found"),
-	OPT("bench", "timeout", 0, CK_TEXT, "per request"),
-	OPT("bench", "stall", 0, CK_TEXT, "a token gap this long is a stall"),
-	OPT("bench", "cold-threshold", 0, CK_TEXT, "load_duration that marks a cold load"),
-	OPT("bench", "max-in-flight", 0, CK_TEXT, "open loop: in flight per target at most"),
-	FLAG("bench", "samples", 0, "also store every request"),
-	FLAG("bench", "no-chart", 0, "no charts after the table"),
-	FLAG("bench", "json", 0, "JSON output"),
-	FLAG("bench", "csv", 0, "one CSV row per step"),
-	FLAG("bench", "help", 'h', "show this help"),
-
-	ARG("show", 1, CK_RUN, NULL, "run id"),
-	OPT("show", "plot", 0, CK_FILE, "write curves to FILE.svg or FILE.png (gnuplot)"),
-	FLAG("show", "no-chart", 0, "no terminal charts"),
-	FLAG("show", "json", 0, "JSON output"),
-	FLAG("show", "help", 'h', "show this help"),
-
-	ARG("compare", 0, CK_RUN, NULL, "run id"),
-	OPT("compare", "threshold", 0, CK_TEXT, "smallest change in percent that counts"),
-	OPT("compare", "quantile", 0, CK_TEXT, "percentile to compare (50)"),
-	FLAG("compare", "json", 0, "JSON output"),
-	FLAG("compare", "help", 'h', "show this help"),
-
-	ARG("export", 1, CK_RUN, NULL, "run id"),
-	FLAG("export", "json", 0, "JSON (the default)"),
-	FLAG("export", "csv", 0, "CSV, one row per step"),
-	FLAG("export", "help", 'h', "show this help"),
-
-	OPT("sim", "instances", 'n', CK_TEXT, "number of instances"),
-	OPT("sim", "port", 0, CK_TEXT, "first port"),
-	OPT("sim", "host", 0, CK_TEXT, "listen address"),
-	OPT("sim", "fleet-out", 0, CK_FILE, "write a fleet file once every instance listens"),
-	OPT("sim", "models", 0, CK_TEXT, "installed models, comma-separated"),
-	OPT("sim", "registry", 0, CK_TEXT, "extra names /api/pull knows"),
-	OPT("sim", "num-parallel", 0, CK_TEXT, "parallel slots per loaded model"),
-	OPT("sim", "max-queue", 0, CK_TEXT, "capacity of the load queue"),
-	OPT("sim", "max-loaded", 0, CK_TEXT, "models loaded at once"),
-	OPT("sim", "keep-alive", 0, CK_TEXT, "default keep_alive"),
-	OPT("sim", "num-ctx", 0, CK_TEXT, "default context length"),
-	OPT("sim", "load-time", 0, CK_TEXT, "cold load time"),
-	OPT("sim", "unload-time", 0, CK_TEXT, "time a runner takes to exit"),
-	OPT("sim", "ttft", 0, CK_TEXT, "time to first token after prompt eval"),
-	OPT("sim", "tok-interval", 0, CK_TEXT, "time between tokens"),
-	OPT("sim", "prefill-rate", 0, CK_TEXT, "prompt tokens per second"),
-	OPT("sim", "tokens", 0, CK_TEXT, "tokens per answer"),
-	OPT("sim", "pull-time", 0, CK_TEXT, "time a pull of 2 GB takes"),
-	OPT("sim", "vram", 0, CK_TEXT, "GPU memory per instance; bigger models spill to CPU"),
-	OPT("sim", "jitter", 0, CK_TEXT, "random +/- percent on every delay"),
-	OPT("sim", "seed", 0, CK_TEXT, "seed of the random choices"),
-	OPT("sim", "version", 0, CK_TEXT, "version reported by /api/version"),
-	OPT("sim", "fault", 0, CK_TEXT, "inject a fault: [INSTANCE:]KIND[=ARG][@FRACTION]"),
-	OPT("sim", "instance", 0, CK_TEXT, "per-instance settings NAME:key=value,..."),
-	OPT("sim", "config", 0, CK_FILE, "INI file with [sim] and [instance NAME]"),
-	FLAG("sim", "help", 'h', "show this help"),
-
-	ARG("help", 1, CK_COMMAND, NULL, "command"),
-	FLAG("help", "help", 'h', "show this help"),
-
-	FLAG("version", "json", 0, "print JSON"),
-	FLAG("version", "help", 'h', "show this help"),
-
-	FLAG("shell", "help", 'h', "show this help"),
-
-	ARG("completion", 1, CK_WORDS, "bash zsh fish", "shell"),
-	FLAG("completion", "help", 'h', "show this help"),
-
-	/*
-	 * The hidden helper's own rows: its requests, and one row per value kind, so that
-	 * t0100 exercises instance, group, model and run id completion in every shell
-	 * (`obridge __complete --instance <TAB>`, `obridge __complete runs <TAB>`).
-	 */
-	ARG("__complete", 1, CK_WORDS,
-	    "-- commands options instances groups models runs runkinds check", "request"),
-	ARG("__complete", 0, CK_RUN, NULL, "run id"),
-	OPT("__complete", "instance", 0, CK_INSTANCE, "an instance"),
-	OPT("__complete", "group", 0, CK_GROUP, "a group"),
-	OPT("__complete", "model", 0, CK_MODEL, "a model"),
-};
 
 /* Run kinds offered for --kind, besides those found in the store. */
 static const char *const run_kinds[] = { "bench", "health", "warmup", "preload", "unload",
@@ -254,9 +47,34 @@ static const char *const usage[] = {
 	"             words:A,B,C",
 	"instances, groups, models, runs, runkinds",
 	"             the values of that kind (fleet from -f, $OBRIDGE_FLEET, ...)",
-	"check        exit 3 naming any command without a row in the completion table",
+	"check        exit 3 naming any option table with two rows for one option",
 	NULL,
 };
+
+/*
+ * Its own rows: the requests, and one row per value kind, so that t0100 exercises
+ * instance, group, model and run id completion in every shell
+ * (`obridge __complete --instance <TAB>`, `obridge __complete runs <TAB>`).
+ */
+static const struct cmd_opt opts[] = {
+	OPT_ARG(1, CK_WORDS, "-- commands options instances groups models runs runkinds check",
+		"request"),
+	OPT_ARG(0, CK_RUN, NULL, "run id"),
+	OPT_VAL("instance", 0, 0, CK_INSTANCE, "NAME", "an instance"),
+	OPT_VAL("group", 0, 0, CK_GROUP, "NAME", "a group"),
+	OPT_VAL("model", 0, 0, CK_MODEL, "NAME", "a model"),
+	OPT_END,
+};
+
+const struct cmd_spec spec___complete = { .usage = usage, .opts = opts };
+
+/* The option table of cmd, or the global one for NULL (an unknown command has none). */
+static const struct cmd_opt *opts_of(const char *cmd)
+{
+	static const struct cmd_opt none[] = { OPT_END };
+	const struct cmd *c = cmd ? cmd_lookup(cmd) : NULL;
+	return !cmd ? global_opts : c ? c->spec->opts : none;
+}
 
 void comp_list_release(struct comp_list *l)
 {
@@ -491,12 +309,9 @@ static enum comp_result comp_values(struct comp_env *env, enum comp_kind kind, c
 }
 
 /* The row of cmd (NULL: global) for a long name (len bytes) or a short letter. */
-static const struct comp_opt *opt_find(const char *cmd, const char *lng, size_t len, char shrt)
+static const struct cmd_opt *opt_find(const char *cmd, const char *lng, size_t len, char shrt)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(comp_opts); i++) {
-		const struct comp_opt *o = &comp_opts[i];
-		if (!o->cmd != !cmd || (cmd && strcmp(o->cmd, cmd) != 0))
-			continue;
+	for (const struct cmd_opt *o = opts_of(cmd); !OPT_IS_END(o); o++) {
 		if (lng && o->lng && strlen(o->lng) == len && !strncmp(o->lng, lng, len))
 			return o;
 		if (!lng && shrt && o->shrt == shrt)
@@ -506,19 +321,18 @@ static const struct comp_opt *opt_find(const char *cmd, const char *lng, size_t 
 }
 
 /* An option of the command or a global one. */
-static const struct comp_opt *opt_lookup(const char *cmd, const char *lng, size_t len, char shrt)
+static const struct cmd_opt *opt_lookup(const char *cmd, const char *lng, size_t len, char shrt)
 {
-	const struct comp_opt *o = cmd ? opt_find(cmd, lng, len, shrt) : NULL;
+	const struct cmd_opt *o = cmd ? opt_find(cmd, lng, len, shrt) : NULL;
 	return o ? o : opt_find(NULL, lng, len, shrt);
 }
 
 /* The operand row of cmd for position pos (1-based). */
-static const struct comp_opt *arg_find(const char *cmd, int pos)
+static const struct cmd_opt *arg_find(const char *cmd, int pos)
 {
-	const struct comp_opt *any = NULL;
-	for (size_t i = 0; i < ARRAY_SIZE(comp_opts); i++) {
-		const struct comp_opt *o = &comp_opts[i];
-		if (!o->cmd || strcmp(o->cmd, cmd) != 0 || o->lng || o->shrt)
+	const struct cmd_opt *any = NULL;
+	for (const struct cmd_opt *o = opts_of(cmd); !OPT_IS_END(o); o++) {
+		if (o->lng || o->shrt)
 			continue;
 		if (o->pos == pos)
 			return o;
@@ -529,9 +343,12 @@ static const struct comp_opt *arg_find(const char *cmd, int pos)
 }
 
 /* Record the value of a global option that decides where completions come from. */
-static void note_global(struct comp_env *env, const struct comp_opt *o, const char *val)
+static void note_global(struct comp_env *env, const struct cmd_opt *o, const char *val)
 {
-	if (o->cmd)
+	int global = 0;
+	for (const struct cmd_opt *g = global_opts; !OPT_IS_END(g); g++)
+		global |= g == o;
+	if (!global)
 		return;
 	if (o->shrt == 'f')
 		env->fleet_path = val;
@@ -546,14 +363,9 @@ static void note_global(struct comp_env *env, const struct comp_opt *o, const ch
 /* List the options of cmd (and the global ones) that start with prefix. */
 static void comp_options(const char *cmd, const char *prefix, struct comp_list *out)
 {
-	for (int pass = 0; pass < 2; pass++) {
-		for (size_t i = 0; i < ARRAY_SIZE(comp_opts); i++) {
-			const struct comp_opt *o = &comp_opts[i];
+	for (int pass = cmd ? 0 : 1; pass < 2; pass++) {
+		for (const struct cmd_opt *o = opts_of(pass ? NULL : cmd); !OPT_IS_END(o); o++) {
 			if (!o->lng && !o->shrt)
-				continue;
-			if (pass == 0 && (!cmd || !o->cmd || strcmp(o->cmd, cmd) != 0))
-				continue;
-			if (pass == 1 && o->cmd)
 				continue;
 			/* --version only makes sense before a command */
 			if (pass == 1 && cmd && o->lng && !strcmp(o->lng, "version"))
@@ -563,7 +375,9 @@ static void comp_options(const char *cmd, const char *prefix, struct comp_list *
 				snprintf(name, sizeof(name), "--%s", o->lng);
 			else
 				snprintf(name, sizeof(name), "-%c", o->shrt);
-			comp_add(out, prefix, name, o->help);
+			char help[128];
+			snprintf(help, sizeof(help), "%.*s", (int)strcspn(o->help, "\n"), o->help);
+			comp_add(out, prefix, name, help);
 		}
 	}
 }
@@ -572,7 +386,7 @@ enum comp_result complete_words(int nwords, char **words, const struct ctx *ctx,
 				struct comp_list *out)
 {
 	struct comp_env env = { 0 };
-	const struct comp_opt *pending = NULL;
+	const struct cmd_opt *pending = NULL;
 	const struct cmd *cmd = NULL;
 	const char *cur = nwords > 0 ? words[nwords - 1] : "";
 	int literal = 0, npos = 0;
@@ -591,7 +405,7 @@ enum comp_result complete_words(int nwords, char **words, const struct ctx *ctx,
 		}
 		if (!literal && w[0] == '-' && w[1] == '-') {
 			size_t len = strcspn(w + 2, "=");
-			const struct comp_opt *o = opt_lookup(cmd ? cmd->name : NULL, w + 2, len, 0);
+			const struct cmd_opt *o = opt_lookup(cmd ? cmd->name : NULL, w + 2, len, 0);
 			if (o && o->kind != CK_NONE) {
 				if (w[2 + len] == '=')
 					note_global(&env, o, w + 3 + len);
@@ -602,7 +416,7 @@ enum comp_result complete_words(int nwords, char **words, const struct ctx *ctx,
 		}
 		if (!literal && w[0] == '-' && w[1]) {
 			for (const char *p = w + 1; *p; p++) {
-				const struct comp_opt *o = opt_lookup(cmd ? cmd->name : NULL, NULL, 0, *p);
+				const struct cmd_opt *o = opt_lookup(cmd ? cmd->name : NULL, NULL, 0, *p);
 				if (o && o->kind != CK_NONE) {
 					if (p[1])
 						note_global(&env, o, p + 1);
@@ -635,7 +449,7 @@ enum comp_result complete_words(int nwords, char **words, const struct ctx *ctx,
 		res = comp_values(&env, pending->kind, pending->words, cur, out);
 	} else if (!literal && cur[0] == '-' && cur[1] == '-' && strchr(cur, '=')) {
 		size_t len = strcspn(cur + 2, "=");
-		const struct comp_opt *o = opt_lookup(cmd ? cmd->name : NULL, cur + 2, len, 0);
+		const struct cmd_opt *o = opt_lookup(cmd ? cmd->name : NULL, cur + 2, len, 0);
 		if (o && o->kind != CK_NONE) {
 			struct comp_list vals = COMP_LIST_INIT;
 			res = comp_values(&env, o->kind, o->words, cur + 3 + len, &vals);
@@ -651,7 +465,7 @@ enum comp_result complete_words(int nwords, char **words, const struct ctx *ctx,
 	} else if (!cmd) {
 		res = comp_values(&env, CK_COMMAND, NULL, cur, out);
 	} else {
-		const struct comp_opt *a = arg_find(cmd->name, npos + 1);
+		const struct cmd_opt *a = arg_find(cmd->name, npos + 1);
 		if (a)
 			res = comp_values(&env, a->kind, a->words, cur, out);
 	}
@@ -673,15 +487,14 @@ static void print_list(const struct comp_list *l)
 	}
 }
 
-/* `options [COMMAND]`: the table rows of one command, or the global ones. */
+/* `options [COMMAND]`: the option rows of one command, or the global ones. */
 static int print_options(const char *cmd)
 {
-	int found = 0;
-	for (size_t i = 0; i < ARRAY_SIZE(comp_opts); i++) {
-		const struct comp_opt *o = &comp_opts[i];
-		if (!o->cmd != !cmd || (cmd && strcmp(o->cmd, cmd) != 0))
-			continue;
-		found = 1;
+	if (cmd && !cmd_lookup(cmd)) {
+		cmd_error("__complete", "no command '%s'", cmd);
+		return EXIT_UNKNOWN;
+	}
+	for (const struct cmd_opt *o = opts_of(cmd); !OPT_IS_END(o); o++) {
 		if (!o->lng && !o->shrt)
 			continue;
 		printf("%s%s\t", o->lng ? "--" : "-", o->lng ? o->lng : "");
@@ -695,39 +508,54 @@ static int print_options(const char *cmd)
 			for (const char *p = o->words; *p; p++)
 				putchar(*p == ' ' ? ',' : *p);
 		}
-		printf("\t%s\n", o->help);
-	}
-	if (!found) {
-		cmd_error("__complete", "no completion entry for '%s' in cmd/complete.c", cmd);
-		return EXIT_UNKNOWN;
+		printf("\t%.*s\n", (int)strcspn(o->help, "\n"), o->help);
 	}
 	return EXIT_OK;
 }
 
-/* `check`: every command has rows, every row names a command. */
+/* Two rows of one table, or a command row and a global one, naming the same option. */
+static int clash(const char *cmd, const struct cmd_opt *a, const struct cmd_opt *b)
+{
+	const char *why = NULL;
+	if (a->lng && b->lng && !strcmp(a->lng, b->lng))
+		why = "long name";
+	else if (a->shrt && a->shrt == b->shrt)
+		why = "short letter";
+	if (!why)
+		return 0;
+	cmd_error("__complete", "%s: --%s and --%s share a %s", cmd ? cmd : "global options",
+		  a->lng ? a->lng : "?", b->lng ? b->lng : "?", why);
+	return 1;
+}
+
+/* `check`: no option is declared twice, and each table fits the parser. */
 static int check_table(void)
 {
-	int rc = EXIT_OK;
+	int bad = 0;
 	for (size_t i = 0; i < ncommands; i++) {
-		if (commands[i].flags & HIDDEN)
-			continue;
-		int found = 0;
-		for (size_t j = 0; j < ARRAY_SIZE(comp_opts) && !found; j++)
-			found = comp_opts[j].cmd && !strcmp(comp_opts[j].cmd, commands[i].name);
-		if (!found) {
-			cmd_error("__complete", "command '%s' has no completion entry in cmd/complete.c",
-				  commands[i].name);
-			rc = EXIT_UNKNOWN;
+		const struct cmd_opt *t = commands[i].spec->opts;
+		size_t n = 0;
+		for (const struct cmd_opt *a = t; !OPT_IS_END(a); a++, n++) {
+			if (!a->lng && !a->shrt)
+				continue;
+			for (const struct cmd_opt *b = a + 1; !OPT_IS_END(b); b++)
+				bad += (b->lng || b->shrt) && clash(commands[i].name, a, b);
+			for (const struct cmd_opt *g = global_opts; !OPT_IS_END(g); g++)
+				/* --version and -h are global only before the command */
+				bad += g->shrt != 'h' && !(g->lng && !strcmp(g->lng, "version")) &&
+				       clash(commands[i].name, a, g);
+			if (!a->help || (a->kind != CK_NONE && !a->meta)) {
+				cmd_error("__complete", "%s: --%s needs help text%s", commands[i].name,
+					  a->lng ? a->lng : "?", a->kind != CK_NONE ? " and a value name" : "");
+				bad++;
+			}
+		}
+		if (n > CMD_OPTS_MAX) {
+			cmd_error("__complete", "%s: %zu options, more than CMD_OPTS_MAX", commands[i].name, n);
+			bad++;
 		}
 	}
-	for (size_t j = 0; j < ARRAY_SIZE(comp_opts); j++) {
-		if (comp_opts[j].cmd && !cmd_lookup(comp_opts[j].cmd)) {
-			cmd_error("__complete", "completion entry for unknown command '%s'",
-				  comp_opts[j].cmd);
-			rc = EXIT_UNKNOWN;
-		}
-	}
-	return rc;
+	return bad ? EXIT_UNKNOWN : EXIT_OK;
 }
 
 int cmd___complete(int argc, char **argv, struct ctx *ctx)

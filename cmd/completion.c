@@ -20,8 +20,17 @@ static const char *const usage[] = {
 	"  fish: obridge completion fish | source",
 	"",
 	"`make install` puts them where each shell looks.",
+	"",
+	CMD_OPTIONS,
 	NULL,
 };
+
+static const struct cmd_opt opts[] = {
+	OPT_ARG(1, CK_WORDS, "bash zsh fish", "shell"),
+	OPT_END,
+};
+
+const struct cmd_spec spec_completion = { .usage = usage, .opts = opts };
 
 /*
  * The scripts below are completions/obridge.bash, completions/_obridge and
@@ -176,18 +185,20 @@ int cmd_completion(int argc, char **argv, struct ctx *ctx)
 		{ "fish", fish_script },
 	};
 	(void)ctx;
-	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		cmd_print_usage(stdout, usage);
-		return EXIT_OK;
-	}
-	if (argc != 2)
+	struct cmd_getopt g;
+	int c;
+	cmd_getopt_init(&g, argc, argv);
+	if ((c = cmd_getopt_next(&g)) != CMD_OPT_END)
+		return cmd_getopt_exit(c);
+	if (argc - g.optind != 1)
 		return cmd_usage_error("completion", "expected one shell: bash, zsh or fish");
+	const char *sh = argv[g.optind];
 	for (size_t i = 0; i < ARRAY_SIZE(scripts); i++) {
-		if (strcmp(argv[1], scripts[i].shell) != 0)
+		if (strcmp(sh, scripts[i].shell) != 0)
 			continue;
 		cmd_print_usage(stdout, scripts[i].script);
 		return EXIT_OK;
 	}
 	return cmd_usage_error("completion", "unknown shell '%s' (expected bash, zsh or fish)",
-			       argv[1]);
+			       sh);
 }

@@ -3,7 +3,6 @@
 #include "../lib/compat.h"
 #include "cmd.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,46 +19,46 @@ static const char *const usage[] = {
 	"Print a stored bench run: --json the whole document (the shape obridge bench --json",
 	"prints, see obridge-bench(1)), --csv one row per step.",
 	"",
-	"      --json   JSON (the default)",
-	"      --csv    CSV, one row per step, with a header line",
+	CMD_OPTIONS,
 	"",
 	"Exit: 0 printed, 3 no such bench run or usage error.",
 	NULL,
 };
 
+static const struct cmd_opt opts[] = {
+	OPT_FLAG("csv", 0, 'c', "CSV, one row per step, with a header line"),
+	OPT_ARG(1, CK_RUN, NULL, "run id"),
+	OPT_END,
+};
+
+const struct cmd_spec spec_export = {
+	.usage = usage,
+	.opts = opts,
+	.json = "JSON (the default)",
+};
+
 int cmd_export(int argc, char **argv, struct ctx *ctx)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "csv", no_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int csv = 0, json = 0, c;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	int csv = 0, c;
+	struct cmd_getopt g;
+	cmd_getopt_init(&g, argc, argv);
+	while ((c = cmd_getopt_next(&g)) >= 0) {
 		switch (c) {
-		case 'j':
-			json = 1;
-			break;
 		case 'c':
 			csv = 1;
 			break;
-		case 'h':
-			cmd_print_usage(stdout, usage);
-			return EXIT_OK;
-		default:
-			return cmd_usage_error("export", "unknown option '%s'", argv[optind - 1]);
 		}
 	}
-	if (json && csv)
+	if (c != CMD_OPT_END)
+		return cmd_getopt_exit(c);
+	if (ctx->json && csv)
 		return cmd_usage_error("export", "--json and --csv exclude each other");
-	if (optind + 1 != argc)
-		return cmd_usage_error("export", optind == argc ? "which run? (see obridge history)" :
+	if (g.optind + 1 != argc)
+		return cmd_usage_error("export", g.optind == argc ? "which run? (see obridge history)" :
 				       "one run at a time");
 	int64_t id;
-	if (bench_run_id_parse(argv[optind], &id) < 0)
-		return cmd_usage_error("export", "bad run id '%s'", argv[optind]);
+	if (bench_run_id_parse(argv[g.optind], &id) < 0)
+		return cmd_usage_error("export", "bad run id '%s'", argv[g.optind]);
 	struct bench_run r;
 	char err[ERR_MAX];
 	if (bench_run_load(ctx->store, id, &r, err)) {

@@ -3,7 +3,6 @@
 #include "../lib/compat.h"
 #include "cmd.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +25,20 @@ static const char *const usage[] = {
 	"",
 	"The fleet comes from -f FILE, $OBRIDGE_FLEET, ./obridge.conf or",
 	"$XDG_CONFIG_HOME/obridge/obridge.conf; -H URL targets hosts ad hoc.",
+	"",
+	CMD_OPTIONS,
 	NULL,
+};
+
+static const struct cmd_opt opts[] = {
+	OPT_ARG(1, CK_WORDS, "show check", "subcommand"),
+	OPT_END,
+};
+
+const struct cmd_spec spec_fleet = {
+	.usage = usage,
+	.opts = opts,
+	.json = "print JSON (show, check)",
 };
 
 static void print_show(const struct fleet *f, int color)
@@ -135,43 +147,16 @@ static void print_show(const struct fleet *f, int color)
 
 int cmd_fleet(int argc, char **argv, struct ctx *ctx)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct cmd_getopt g;
 	int c;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			ctx->json = 1;
-			break;
-		case 'h':
-			cmd_print_usage(stdout, usage);
-			return EXIT_OK;
-		default:
-			return cmd_usage_error("fleet", "unknown option '%s'", argv[optind - 1]);
-		}
-	}
-	if (optind >= argc)
+	cmd_getopt_init(&g, argc, argv);
+	if ((c = cmd_getopt_next(&g)) != CMD_OPT_END)
+		return cmd_getopt_exit(c);
+	if (g.optind >= argc)
 		return cmd_usage_error("fleet", "missing subcommand (show or check)");
-	const char *sub = argv[optind++];
-	/* Options may follow the subcommand too. */
-	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			ctx->json = 1;
-			break;
-		case 'h':
-			cmd_print_usage(stdout, usage);
-			return EXIT_OK;
-		default:
-			return cmd_usage_error("fleet", "unknown option '%s'", argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return cmd_usage_error("fleet", "unexpected argument '%s'", argv[optind]);
+	const char *sub = argv[g.optind];
+	if (g.optind + 1 < argc)
+		return cmd_usage_error("fleet", "unexpected argument '%s'", argv[g.optind + 1]);
 
 	const struct fleet *f = ctx->fleet;
 	if (!strcmp(sub, "show")) {

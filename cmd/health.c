@@ -4,7 +4,6 @@
 #include "cmd.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -37,28 +36,44 @@ static const char *const usage[] = {
 	"Check every instance of the fleet in parallel and exit with the Nagios state:",
 	"0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (usage or configuration error).",
 	"",
-	"  -l, --level N      1: reachable (HEAD /, /api/version); 2: the fleet's models",
-	"                     installed with one digest and resident with its num_ctx;",
-	"                     3: also a timed 1-token generate per model (default 2)",
-	"  -w, --warning R    warning range for the probe latency, Nagios syntax",
-	"  -c, --critical R   critical range: 10, 10:, ~:10, 10:20, @10:20 (seconds,",
-	"                     or durations such as 500ms)",
-	"      --format F     text (default on a terminal), nagios (default otherwise),",
-	"                     json or prom",
-	"      --textfile DIR also write DIR/obridge.prom atomically for node_exporter",
-	"      --timeout D    the whole check's deadline (default 10s)",
-	"      --after N      run --on-fail after N consecutive failures (default 1)",
-	"      --on-fail CMD  run CMD (with /bin/sh -c) once per failing instance, with",
-	"                     OBRIDGE_INSTANCE, OBRIDGE_URL, OBRIDGE_STATE and",
-	"                     OBRIDGE_MESSAGE in its environment",
-	"      --watch D      repeat every D in the foreground until interrupted",
-	"      --lock-wait D  wait up to D for another health run to finish (default:",
-	"                     exit 3 at once naming the holder)",
-	"  -m, --model M      model for the level-3 probe when the fleet lists none",
-	"      --history      availability per instance and incidents from the store",
-	"      --since D      how far back --history looks (default 7d)",
-	"  -q                 print nothing when everything is OK",
+	CMD_OPTIONS,
+	"",
+	"With -q (a global option), nothing is printed when everything is OK.",
 	NULL,
+};
+
+static const struct cmd_opt opts[] = {
+	OPT_CHOICE("level", 'l', 'l', "1 2 3", "N",
+		"1: reachable (HEAD /, /api/version); 2: the fleet's models\ninstalled with one digest and resident with its num_ctx;\n3: also a timed 1-token generate per model (default 2)"),
+	OPT_VAL("warning", 'w', 'w', CK_TEXT, "R",
+		"warning range for the probe latency, Nagios syntax"),
+	OPT_VAL("critical", 'c', 'c', CK_TEXT, "R",
+		"critical range: 10, 10:, ~:10, 10:20, @10:20 (seconds,\nor durations such as 500ms)"),
+	OPT_CHOICE("format", 0, 'F', "text json nagios prom", "F",
+		"text (default on a terminal), nagios (default otherwise),\njson or prom"),
+	OPT_VAL("textfile", 0, 'T', CK_DIR, "DIR",
+		"also write DIR/obridge.prom atomically for node_exporter"),
+	OPT_VAL("timeout", 0, 't', CK_TEXT, "D", "the whole check's deadline (default 10s)"),
+	OPT_VAL("after", 0, 'A', CK_TEXT, "N",
+		"run --on-fail after N consecutive failures (default 1)"),
+	OPT_VAL("on-fail", 0, 'O', CK_TEXT, "CMD",
+		"run CMD (with /bin/sh -c) once per failing instance, with\nOBRIDGE_INSTANCE, OBRIDGE_URL, OBRIDGE_STATE and\nOBRIDGE_MESSAGE in its environment"),
+	OPT_VAL("watch", 0, 'W', CK_TEXT, "D",
+		"repeat every D in the foreground until interrupted"),
+	OPT_VAL("lock-wait", 0, 'L', CK_TEXT, "D",
+		"wait up to D for another health run to finish (default:\nexit 3 at once naming the holder)"),
+	OPT_VAL("model", 'm', 'm', CK_MODEL, "M",
+		"model for the level-3 probe when the fleet lists none"),
+	OPT_FLAG("history", 0, 'H', "availability per instance and incidents from the store"),
+	OPT_VAL("since", 0, 'S', CK_TEXT, "D", "how far back --history looks (default 7d)"),
+	OPT_END,
+};
+
+const struct cmd_spec spec_health = {
+	.usage = usage,
+	.opts = opts,
+	.json = "the same as --format json",
+	.in_order = 1,
 };
 
 enum fmt { FMT_AUTO, FMT_TEXT, FMT_JSON, FMT_NAGIOS, FMT_PROM };
@@ -693,24 +708,6 @@ static int show_history(struct ctx *ctx, const struct hopts *o)
 
 int cmd_health(int argc, char **argv, struct ctx *ctx)
 {
-	static const struct option longopts[] = {
-		{ "level", required_argument, NULL, 'l' },
-		{ "warning", required_argument, NULL, 'w' },
-		{ "critical", required_argument, NULL, 'c' },
-		{ "format", required_argument, NULL, 'F' },
-		{ "textfile", required_argument, NULL, 'T' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "after", required_argument, NULL, 'A' },
-		{ "on-fail", required_argument, NULL, 'O' },
-		{ "watch", required_argument, NULL, 'W' },
-		{ "lock-wait", required_argument, NULL, 'L' },
-		{ "model", required_argument, NULL, 'm' },
-		{ "history", no_argument, NULL, 'H' },
-		{ "since", required_argument, NULL, 'S' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct hopts o = { 0 };
 	o.level = 2;
 	o.timeout_ns = 10000000000LL;
@@ -719,39 +716,37 @@ int cmd_health(int argc, char **argv, struct ctx *ctx)
 	char err[ERR_MAX];
 	int c;
 	char *end;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "+l:w:c:m:h", longopts, NULL)) != -1) {
+	struct cmd_getopt g;
+	cmd_getopt_init(&g, argc, argv);
+	while ((c = cmd_getopt_next(&g)) >= 0) {
 		switch (c) {
 		case 'l':
-			o.level = (int)strtol(optarg, &end, 10);
+			o.level = (int)strtol(g.arg, &end, 10);
 			if (*end || o.level < 1 || o.level > 3)
 				return cmd_usage_error("health", "--level must be 1, 2 or 3, not '%s'",
-						       optarg);
+						       g.arg);
 			break;
 		case 'w':
 		case 'c':
-			if (nagios_range_parse(c == 'w' ? &o.warn : &o.crit, optarg, err) < 0)
+			if (nagios_range_parse(c == 'w' ? &o.warn : &o.crit, g.arg, err) < 0)
 				return cmd_usage_error("health", "%s: %s",
 						       c == 'w' ? "--warning" : "--critical", err);
 			break;
 		case 'F':
-			if (!strcmp(optarg, "text"))
+			if (!strcmp(g.arg, "text"))
 				o.fmt = FMT_TEXT;
-			else if (!strcmp(optarg, "json"))
+			else if (!strcmp(g.arg, "json"))
 				o.fmt = FMT_JSON;
-			else if (!strcmp(optarg, "nagios"))
+			else if (!strcmp(g.arg, "nagios"))
 				o.fmt = FMT_NAGIOS;
-			else if (!strcmp(optarg, "prom"))
+			else if (!strcmp(g.arg, "prom"))
 				o.fmt = FMT_PROM;
 			else
 				return cmd_usage_error("health", "--format must be text, json, nagios "
-								 "or prom, not '%s'", optarg);
-			break;
-		case 'j':
-			o.fmt = FMT_JSON;
+								 "or prom, not '%s'", g.arg);
 			break;
 		case 'T':
-			o.textfile = optarg;
+			o.textfile = g.arg;
 			break;
 		case 't':
 		case 'W':
@@ -760,11 +755,11 @@ int cmd_health(int argc, char **argv, struct ctx *ctx)
 			int64_t ns = 0;
 			const char *name = c == 't' ? "timeout" : c == 'W' ? "watch" :
 					   c == 'L' ? "lock-wait" : "since";
-			if (units_parse_duration(optarg, &ns, c == 'S' ? UNITS_DAYS : 0, err) < 0)
+			if (units_parse_duration(g.arg, &ns, c == 'S' ? UNITS_DAYS : 0, err) < 0)
 				return cmd_usage_error("health", "--%s: %s", name, err);
 			if (ns <= 0)
 				return cmd_usage_error("health", "--%s: must be positive, not '%s'",
-						       name, optarg);
+						       name, g.arg);
 			if (c == 't')
 				o.timeout_ns = ns;
 			else if (c == 'W')
@@ -776,29 +771,26 @@ int cmd_health(int argc, char **argv, struct ctx *ctx)
 			break;
 		}
 		case 'A':
-			o.after = (int)strtol(optarg, &end, 10);
+			o.after = (int)strtol(g.arg, &end, 10);
 			if (*end || o.after < 1 || o.after > 1000000)
 				return cmd_usage_error("health", "--after must be a positive number, "
-								 "not '%s'", optarg);
+								 "not '%s'", g.arg);
 			break;
 		case 'O':
-			o.on_fail = optarg;
+			o.on_fail = g.arg;
 			break;
 		case 'm':
-			o.model = optarg;
+			o.model = g.arg;
 			break;
 		case 'H':
 			o.history = 1;
 			break;
-		case 'h':
-			cmd_print_usage(stdout, usage);
-			return EXIT_OK;
-		default:
-			return cmd_usage_error("health", "unknown option '%s'", argv[optind - 1]);
 		}
 	}
-	if (optind < argc)
-		return cmd_usage_error("health", "unexpected argument '%s'", argv[optind]);
+	if (c != CMD_OPT_END)
+		return cmd_getopt_exit(c);
+	if (g.optind < argc)
+		return cmd_usage_error("health", "unexpected argument '%s'", argv[g.optind]);
 	if (ctx_open_store(ctx, "health") < 0)
 		return EXIT_UNKNOWN;
 	if (o.history)

@@ -63,6 +63,22 @@ static int show_page(const char *path)
 	return -1;
 }
 
+static const char *const usage[] = {
+	"usage: obridge help [COMMAND]",
+	"",
+	"The command list, or COMMAND's manual page on a terminal and its -h text in a pipe.",
+	"",
+	CMD_OPTIONS,
+	NULL,
+};
+
+static const struct cmd_opt opts[] = {
+	OPT_ARG(1, CK_COMMAND, NULL, "command"),
+	OPT_END,
+};
+
+const struct cmd_spec spec_help = { .usage = usage, .opts = opts };
+
 int cmd_help(int argc, char **argv, struct ctx *ctx)
 {
 	if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {

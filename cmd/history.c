@@ -5,7 +5,6 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -32,13 +31,25 @@ static const char *const usage[] = {
 	"List the recorded runs (bench, health, warmup, ...), newest first, or delete",
 	"the runs older than AGE with their steps, samples and probes.",
 	"",
-	"  -k, --kind KIND   only runs of this kind",
-	"  -n, --limit N     show at most N runs (default 50, 0 for all)",
-	"      --prune AGE   delete runs that started more than AGE ago (30d, 2w, 12h)",
-	"      --dry-run     with --prune: count what would be deleted, delete nothing",
-	"      --json        print a JSON array of runs with all their fields",
-	"  -h, --help        show this help",
+	CMD_OPTIONS,
 	NULL,
+};
+
+static const struct cmd_opt opts[] = {
+	OPT_VAL("kind", 'k', 'k', CK_RUNKIND, "KIND", "only runs of this kind"),
+	OPT_VAL("limit", 'n', 'n', CK_TEXT, "N", "show at most N runs (default 50, 0 for all)"),
+	OPT_VAL("prune", 0, 'P', CK_TEXT, "AGE",
+		"delete runs that started more than AGE ago (30d, 2w, 12h)"),
+	OPT_FLAG("dry-run", 0, 'D',
+		"with --prune: count what would be deleted, delete nothing"),
+	OPT_END,
+};
+
+const struct cmd_spec spec_history = {
+	.usage = usage,
+	.opts = opts,
+	.json = "print a JSON array of runs with all their fields",
+	.in_order = 1,
 };
 
 static enum render_color status_color(const char *status)
@@ -309,19 +320,6 @@ static int print_json(const struct store_run *runs, size_t n)
 	return EXIT_OK;
 }
 
-/* The option getopt_long just refused, as the user wrote it ("--limit", "-x"). */
-static const char *bad_option(char **argv, int opt)
-{
-	static char name[64];
-	const char *arg = optind > 0 ? argv[optind - 1] : NULL;
-	if (arg && !strncmp(arg, "--", 2)) {
-		snprintf(name, sizeof(name), "%.*s", (int)strcspn(arg, "="), arg);
-		return name;
-	}
-	snprintf(name, sizeof(name), "-%c", opt ? opt : '?');
-	return name;
-}
-
 struct history_opts {
 	const char *kind;
 	long limit;
@@ -332,67 +330,49 @@ struct history_opts {
 };
 
 /* Parse the options into *o; returns -1 to go on, else the exit code. */
-static int parse_options(int argc, char **argv, struct ctx *ctx, struct history_opts *o)
+static int parse_options(int argc, char **argv, struct history_opts *o)
 {
-	static const struct option longopts[] = {
-		{ "kind", required_argument, NULL, 'k' },
-		{ "limit", required_argument, NULL, 'n' },
-		{ "prune", required_argument, NULL, 'P' },
-		{ "dry-run", no_argument, NULL, 'D' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	int c;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "+:hk:n:", longopts, NULL)) != -1) {
+	struct cmd_getopt g;
+	cmd_getopt_init(&g, argc, argv);
+	while ((c = cmd_getopt_next(&g)) >= 0) {
 		switch (c) {
 		case 'k':
-			o->kind = optarg;
+			o->kind = g.arg;
 			break;
 		case 'n': {
 			char *end;
 			errno = 0;
-			o->limit = strtol(optarg, &end, 10);
-			if (errno || end == optarg || *end || o->limit < 0 || o->limit > INT_MAX)
+			o->limit = strtol(g.arg, &end, 10);
+			if (errno || end == g.arg || *end || o->limit < 0 || o->limit > INT_MAX)
 				return cmd_usage_error("history",
 						       "invalid value '%s' for --limit: expected a "
 						       "whole number >= 0",
-						       optarg);
+						       g.arg);
 			o->limit_given = 1;
 			break;
 		}
 		case 'P': {
 			char err[ERR_MAX];
-			o->prune_arg = optarg;
-			if (units_parse_duration(optarg, &o->prune_ns, UNITS_DAYS, err) < 0)
+			o->prune_arg = g.arg;
+			if (units_parse_duration(g.arg, &o->prune_ns, UNITS_DAYS, err) < 0)
 				return cmd_usage_error("history", "--prune: %s", err);
 			if (o->prune_ns <= 0)
 				return cmd_usage_error("history",
 						       "--prune: the age must be positive, not '%s' "
 						       "(it would delete every run)",
-						       optarg);
+						       g.arg);
 			break;
 		}
 		case 'D':
 			o->dry_run = 1;
 			break;
-		case 'j':
-			ctx->json = 1;
-			break;
-		case 'h':
-			cmd_print_usage(stdout, usage);
-			return EXIT_OK;
-		case ':':
-			return cmd_usage_error("history", "option '%s' needs a value",
-					       bad_option(argv, optopt));
-		default:
-			return cmd_usage_error("history", "unknown option '%s'",
-					       bad_option(argv, optopt));
 		}
 	}
-	if (optind < argc)
-		return cmd_usage_error("history", "unexpected argument '%s'", argv[optind]);
+	if (c != CMD_OPT_END)
+		return cmd_getopt_exit(c);
+	if (g.optind < argc)
+		return cmd_usage_error("history", "unexpected argument '%s'", argv[g.optind]);
 	if (o->dry_run && !o->prune_ns)
 		return cmd_usage_error("history", "--dry-run goes with --prune");
 	if (o->limit_given && o->prune_ns)
@@ -466,7 +446,7 @@ int cmd_history(int argc, char **argv, struct ctx *ctx)
 	/* Our own messages instead of getopt's; restored for the next command of the shell. */
 	int saved_opterr = opterr;
 	opterr = 0;
-	int parsed = parse_options(argc, argv, ctx, &o);
+	int parsed = parse_options(argc, argv, &o);
 	opterr = saved_opterr;
 	if (parsed >= 0)
 		return parsed;

@@ -18,80 +18,45 @@
 #include "../lib/util/util.h"
 #include "../lib/banned.h"
 
-#define CMD(n, f, s, syn) { #n, cmd_##n, f, s, syn },
+#define CMD(n, f, s, syn) { #n, cmd_##n, f, s, syn, &spec_##n },
 const struct cmd commands[] = {
 #include "commands.def"
 };
 #undef CMD
 const size_t ncommands = ARRAY_SIZE(commands);
 
-static const char *const main_usage[] = {
-	"usage: obridge [global options] COMMAND [options]",
-	"",
-	"Global options (accepted before or after COMMAND):",
-	"  -f, --fleet FILE   fleet file (default: $OBRIDGE_FLEET, ./obridge.conf,",
-	"                     $XDG_CONFIG_HOME/obridge/obridge.conf)",
-	"  -H URL             target this Ollama host instead of a fleet (repeatable)",
-	"      --db PATH      SQLite store (default: $OBRIDGE_DB or",
-	"                     $XDG_DATA_HOME/obridge/obridge.db)",
-	"      --json         machine-readable output",
-	"      --no-color     no colour (also NO_COLOR=1)",
-	"      --insecure     do not verify TLS certificates",
-	"  -q, --quiet        print only what matters",
-	"  -v, --verbose      log every request to stderr (-vv: with bodies)",
-	"      --version      print the version and exit",
-	"  -h, --help         this help; `obridge help COMMAND` for a command",
-	NULL,
+enum { G_FLEET = 256, G_HOST, G_DB, G_JSON, G_NOCOLOR, G_INSECURE, G_QUIET, G_VERBOSE,
+       G_VERSION, G_HELP };
+
+/* The global options: parsed by global_option, shown by -h, offered by completion. */
+const struct cmd_opt global_opts[] = {
+	OPT_VAL("fleet", 'f', G_FLEET, CK_FILE, "FILE",
+		"fleet file (default: $OBRIDGE_FLEET, ./obridge.conf,\n"
+		"$XDG_CONFIG_HOME/obridge/obridge.conf)"),
+	OPT_VAL(NULL, 'H', G_HOST, CK_TEXT, "URL",
+		"target this Ollama host instead of a fleet (repeatable)"),
+	OPT_VAL("db", 0, G_DB, CK_FILE, "PATH",
+		"SQLite store (default: $OBRIDGE_DB or\n$XDG_DATA_HOME/obridge/obridge.db)"),
+	OPT_FLAG("json", 0, G_JSON, "machine-readable output"),
+	OPT_FLAG("no-color", 0, G_NOCOLOR, "no colour (also NO_COLOR=1)"),
+	OPT_FLAG("insecure", 0, G_INSECURE, "do not verify TLS certificates"),
+	OPT_FLAG("quiet", 'q', G_QUIET, "print only what matters"),
+	OPT_FLAG("verbose", 'v', G_VERBOSE, "log every request to stderr (-vv: with bodies)"),
+	OPT_FLAG("version", 0, G_VERSION, "print the version and exit"),
+	OPT_FLAG("help", 'h', G_HELP, "this help; `obridge help COMMAND` for a command"),
+	OPT_END,
 };
 
-static void vmsg(const char *cmd, const char *kind, const char *fmt, va_list ap)
+static void print_main_usage(FILE *out)
 {
-	fflush(stdout);
-	fputs("obridge", stderr);
-	if (cmd)
-		fprintf(stderr, " %s", cmd);
-	fputs(": ", stderr);
-	if (kind)
-		fputs(kind, stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-}
-
-void cmd_error(const char *cmd, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vmsg(cmd, NULL, fmt, ap);
-	va_end(ap);
-}
-
-void cmd_warn(const char *cmd, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vmsg(cmd, "warning: ", fmt, ap);
-	va_end(ap);
-}
-
-int cmd_usage_error(const char *cmd, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vmsg(cmd, NULL, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "try 'obridge %s -h' for more information\n", cmd ? cmd : "");
-	return EXIT_UNKNOWN;
-}
-
-void cmd_print_usage(FILE *out, const char *const *usage)
-{
-	for (size_t i = 0; usage[i]; i++)
-		fprintf(out, "%s\n", usage[i]);
+	fputs("usage: obridge [global options] COMMAND [options]\n\n"
+	      "Global options (accepted before or after COMMAND):\n", out);
+	cmd_print_opts(out, global_opts, NULL);
 }
 
 static void print_command_list(FILE *out)
 {
-	cmd_print_usage(out, main_usage);
+	print_main_usage(out);
 	fputs("\nCommands:\n", out);
 	for (size_t i = 0; i < ncommands; i++) {
 		if (commands[i].flags & HIDDEN)
@@ -138,47 +103,6 @@ static void suggest(const char *name)
 	}
 }
 
-/* Print one -v trace line. */
-static void trace_stderr(void *ud, const char *msg)
-{
-	(void)ud;
-	fprintf(stderr, "obridge: %s\n", msg);
-}
-
-struct http_engine *ctx_http_engine(struct ctx *ctx, const char *cmd)
-{
-	struct http_engine_opts o = { 0 };
-	char err[ERR_MAX];
-	o.insecure = ctx->insecure;
-	o.bearer_token = ctx->api_key;
-	if (ctx->verbose) {
-		o.trace = trace_stderr;
-		o.trace_bodies = ctx->verbose >= 2;
-	}
-	struct http_engine *e = http_engine_new(&o, err);
-	if (!e)
-		cmd_error(cmd, "%s", err);
-	return e;
-}
-
-int ctx_open_store(struct ctx *ctx, const char *cmd)
-{
-	if (ctx->store)
-		return 0;
-	char path[4096], err[ERR_MAX];
-	if (ctx->db_path) {
-		strlcpy_(path, ctx->db_path, sizeof(path));
-	} else if (store_default_path(path, sizeof(path), err) < 0) {
-		cmd_error(cmd, "%s", err);
-		return -1;
-	}
-	if (store_open(&ctx->store, path, err) != STORE_OK) {
-		cmd_error(cmd, "%s", err);
-		return -1;
-	}
-	return 0;
-}
-
 /* Read the API key from $OBRIDGE_API_KEY or the fleet's api_key_file. */
 static int load_api_key(struct ctx *ctx, const char *cmd)
 {
@@ -215,6 +139,20 @@ static int load_api_key(struct ctx *ctx, const char *cmd)
 
 enum { G_NONE, G_TAKEN, G_ERROR };
 
+/* The row of global_opts for "--name" (len bytes of it) or "-x". */
+static const struct cmd_opt *global_find(const char *lng, size_t len, char shrt)
+{
+	for (const struct cmd_opt *o = global_opts; o->help; o++) {
+		if (lng && o->lng && strlen(o->lng) == len && !strncmp(o->lng, lng, len))
+			return o;
+		if (!lng && shrt && o->shrt == shrt)
+			return o;
+	}
+	if (lng && len == 9 && !strncmp(lng, "no-colour", 9))
+		return global_find("no-color", 8, 0);
+	return NULL;
+}
+
 /*
  * If argv[*i] is a global option, apply it, advance *i past its value and return G_TAKEN.
  * before_cmd: options only meaningful before the command (-h, --version) are global there.
@@ -224,88 +162,79 @@ static int global_option(struct ctx *ctx, int argc, char **argv, int *i, int bef
 {
 	const char *a = argv[*i];
 	const char *val = NULL;
-	const char **slot = NULL;
-	int is_host = 0;
+	const struct cmd_opt *o;
 
-	if (strcmp(a, "--json") == 0) {
-		ctx->json = 1;
-	} else if (strcmp(a, "--no-color") == 0 || strcmp(a, "--no-colour") == 0) {
-		ctx->color = -1;
-	} else if (strcmp(a, "--insecure") == 0) {
-		ctx->insecure = 1;
-	} else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
-		ctx->quiet = 1;
-	} else if (strcmp(a, "--verbose") == 0) {
-		ctx->verbose++;
-	} else if (a[0] == '-' && a[1] == 'v' && strspn(a + 1, "v") == strlen(a + 1)) {
+	if (a[0] == '-' && a[1] == 'v' && strspn(a + 1, "v") == strlen(a + 1)) {
 		ctx->verbose += (int)strlen(a + 1);
-	} else if (before_cmd && (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)) {
-		*want_help = 1;
-	} else if (before_cmd && strcmp(a, "--version") == 0) {
-		*want_version = 1;
-	} else if (strcmp(a, "-f") == 0 || strcmp(a, "--fleet") == 0 || strcmp(a, "--db") == 0 ||
-		   strcmp(a, "-H") == 0) {
+		return G_TAKEN;
+	}
+	if (a[0] == '-' && a[1] == '-') {
+		size_t len = strcspn(a + 2, "=");
+		o = global_find(a + 2, len, 0);
+		if (o && a[2 + len] == '=') {
+			if (o->kind == CK_NONE) {
+				fprintf(stderr, "obridge: option '--%s' takes no value\n", o->lng);
+				return G_ERROR;
+			}
+			val = a + 3 + len;
+		}
+	} else if (a[0] == '-' && a[1]) {
+		o = global_find(NULL, 0, a[1]);
+		if (o && a[2]) {
+			if (o->kind == CK_NONE)
+				return G_NONE; /* a cluster such as -qx is the command's to judge */
+			val = a + 2;
+		}
+	} else {
+		return G_NONE;
+	}
+	if (!o || (!before_cmd && (o->id == G_HELP || o->id == G_VERSION)))
+		return G_NONE;
+	if (o->kind != CK_NONE && !val) {
 		if (*i + 1 >= argc) {
 			fprintf(stderr, "obridge: option '%s' requires an argument\n", a);
 			return G_ERROR;
 		}
 		val = argv[++*i];
-		if (a[1] == 'f' || strcmp(a, "--fleet") == 0)
-			slot = &ctx->fleet_path;
-		else if (strcmp(a, "--db") == 0)
-			slot = &ctx->db_path;
-		else
-			is_host = 1;
-	} else if (strncmp(a, "--fleet=", 8) == 0) {
-		val = a + 8;
-		slot = &ctx->fleet_path;
-	} else if (strncmp(a, "--db=", 5) == 0) {
-		val = a + 5;
-		slot = &ctx->db_path;
-	} else if (strncmp(a, "-f", 2) == 0 && a[2]) {
-		val = a + 2;
-		slot = &ctx->fleet_path;
-	} else if (strncmp(a, "-H", 2) == 0 && a[2]) {
-		val = a + 2;
-		is_host = 1;
-	} else {
-		return G_NONE;
 	}
 	if (val && !*val) {
 		fprintf(stderr, "obridge: option '%s' needs a non-empty value\n", a);
 		return G_ERROR;
 	}
-	if (slot)
-		*slot = val;
-	if (is_host) {
+	switch (o->id) {
+	case G_FLEET:
+		ctx->fleet_path = val;
+		break;
+	case G_DB:
+		ctx->db_path = val;
+		break;
+	case G_HOST:
 		ctx->hosts = xrealloc(ctx->hosts, (ctx->nhosts + 1) * sizeof(char *));
 		ctx->hosts[ctx->nhosts++] = val;
+		break;
+	case G_JSON:
+		ctx->json = 1;
+		break;
+	case G_NOCOLOR:
+		ctx->color = -1;
+		break;
+	case G_INSECURE:
+		ctx->insecure = 1;
+		break;
+	case G_QUIET:
+		ctx->quiet = 1;
+		break;
+	case G_VERBOSE:
+		ctx->verbose++;
+		break;
+	case G_VERSION:
+		*want_version = 1;
+		break;
+	case G_HELP:
+		*want_help = 1;
+		break;
 	}
 	return G_TAKEN;
-}
-
-volatile sig_atomic_t cmd_interrupted;
-
-static void on_interrupt(int sig)
-{
-	(void)sig;
-	cmd_interrupted = 1;
-}
-
-void cmd_trap_interrupt(int on)
-{
-	static struct sigaction old_int, old_term;
-	if (on) {
-		struct sigaction sa;
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = on_interrupt;
-		sigemptyset(&sa.sa_mask);
-		sigaction(SIGINT, &sa, &old_int);
-		sigaction(SIGTERM, &sa, &old_term);
-	} else {
-		sigaction(SIGINT, &old_int, NULL);
-		sigaction(SIGTERM, &old_term, NULL);
-	}
 }
 
 int obridge_run(int argc, char **argv)
@@ -394,6 +323,10 @@ int obridge_run(int argc, char **argv)
 	for (int j = 1; j < cargc; j++)
 		if (strcmp(cargv[j], "-h") == 0 || strcmp(cargv[j], "--help") == 0)
 			wants_help = 1;
+	if (ctx.json && !cmd->spec->json && !wants_help) {
+		rc = cmd_usage_error(cmd->name, "--json is not an option of this command");
+		goto out;
+	}
 	if ((cmd->flags & NEED_FLEET) && !wants_help) {
 		if (fleet_resolve(&fleet, ctx.fleet_path, ctx.hosts, ctx.nhosts, err) < 0) {
 			fprintf(stderr, "obridge %s: %s\n", cmd->name, err);

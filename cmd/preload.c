@@ -3,7 +3,6 @@
 #include "../lib/compat.h"
 #include "cmd.h"
 
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,12 +27,24 @@ static const char *const usage[] = {
 	"options that differ, which would reload), then read /api/ps back and report each",
 	"model as resident (size, processor, context, expiry) or not.",
 	"",
-	"      --keep-alive D  keep_alive to send instead of the fleet's (5m, 24h, -1 forever)",
-	"      --timeout D     deadline for all loads (default 10m)",
-	"      --json          JSON output",
+	CMD_OPTIONS,
 	"",
 	"Exit: 0 all resident, 1 some not resident, 2 none, 3 usage or configuration error.",
 	NULL,
+};
+
+static const struct cmd_opt opts[] = {
+	OPT_VAL("keep-alive", 0, 'k', CK_TEXT, "D",
+		"keep_alive to send instead of the fleet's (5m, 24h, -1 forever)"),
+	OPT_VAL("timeout", 0, 't', CK_TEXT, "D", "deadline for all loads (default 10m)"),
+	OPT_ARG(0, CK_MODEL, NULL, "model"),
+	OPT_END,
+};
+
+const struct cmd_spec spec_preload = {
+	.usage = usage,
+	.opts = opts,
+	.json = "JSON output",
 };
 
 static void progress(void *ud, size_t done, size_t total)
@@ -47,42 +58,30 @@ static void progress(void *ud, size_t done, size_t total)
 
 int cmd_preload(int argc, char **argv, struct ctx *ctx)
 {
-	static const struct option longopts[] = {
-		{ "keep-alive", required_argument, NULL, 'k' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	int override = 0;
 	int64_t ka = 0, timeout = 600000000000LL;
 	char err[ERR_MAX];
 	int c;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	struct cmd_getopt g;
+	cmd_getopt_init(&g, argc, argv);
+	while ((c = cmd_getopt_next(&g)) >= 0) {
 		switch (c) {
 		case 'k':
-			if (units_parse_duration(optarg, &ka, UNITS_NEG_FOREVER, err) < 0)
+			if (units_parse_duration(g.arg, &ka, UNITS_NEG_FOREVER, err) < 0)
 				return cmd_usage_error("preload", "--keep-alive: %s", err);
 			override = 1;
 			break;
 		case 't':
-			if (units_parse_duration(optarg, &timeout, 0, err) < 0 || timeout <= 0)
+			if (units_parse_duration(g.arg, &timeout, 0, err) < 0 || timeout <= 0)
 				return cmd_usage_error("preload", "--timeout: %s",
 						       timeout <= 0 ? "must be positive" : err);
 			break;
-		case 'j':
-			ctx->json = 1;
-			break;
-		case 'h':
-			cmd_print_usage(stdout, usage);
-			return EXIT_OK;
-		default:
-			return cmd_usage_error("preload", "unknown option '%s'", argv[optind - 1]);
 		}
 	}
+	if (c != CMD_OPT_END)
+		return cmd_getopt_exit(c);
 	struct load_set s;
-	if (load_plan(ctx->fleet, (const char *const *)argv + optind, (size_t)(argc - optind),
+	if (load_plan(ctx->fleet, (const char *const *)argv + g.optind, (size_t)(argc - g.optind),
 		      override, ka, &s, err) < 0) {
 		cmd_error("preload", "%s", err);
 		return EXIT_UNKNOWN;

@@ -3,7 +3,6 @@
 #include "../lib/compat.h"
 #include "cmd.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,11 +24,19 @@ static const char *const usage[] = {
 	"List the models loaded in memory on every instance of the fleet, as `ollama ps`",
 	"would on each of them. All instances are asked at once (GET /api/ps, 5 s timeout).",
 	"",
-	"      --json     print a JSON object with one entry per instance",
-	"  -h, --help     show this help",
+	CMD_OPTIONS,
 	"",
 	"Exit status: 0 every instance answered, 1 some did not, 3 usage error.",
 	NULL,
+};
+
+static const struct cmd_opt opts[] = { OPT_END };
+
+const struct cmd_spec spec_ps = {
+	.usage = usage,
+	.opts = opts,
+	.json = "print a JSON object with one entry per instance",
+	.in_order = 1,
 };
 
 /* What one instance answered. */
@@ -177,30 +184,13 @@ static void print_json(const struct ps_inst *v, size_t n, const struct fleet *f,
 
 int cmd_ps(int argc, char **argv, struct ctx *ctx)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct cmd_getopt g;
 	int c;
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			ctx->json = 1;
-			break;
-		case 'h':
-			cmd_print_usage(stdout, usage);
-			return EXIT_OK;
-		default:
-			if (optopt && optopt != 'j' && optopt != 'h')
-				return cmd_usage_error("ps", "unknown option '-%c'", optopt);
-			return cmd_usage_error("ps", "unknown option '%s'", argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return cmd_usage_error("ps", "unexpected argument '%s'", argv[optind]);
+	cmd_getopt_init(&g, argc, argv);
+	if ((c = cmd_getopt_next(&g)) != CMD_OPT_END)
+		return cmd_getopt_exit(c);
+	if (g.optind < argc)
+		return cmd_usage_error("ps", "unexpected argument '%s'", argv[g.optind]);
 	if (!ctx->fleet || !ctx->fleet->ninstances) {
 		cmd_error("ps", "no instances to query");
 		return EXIT_UNKNOWN;

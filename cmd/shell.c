@@ -40,8 +40,14 @@ static const char *const usage[] = {
 	"variables or globs. With standard input not a terminal, commands are read",
 	"one per line without a prompt, and the exit status is the last command's.",
 	"`obridge` with no arguments on a terminal starts the shell.",
+	"",
+	CMD_OPTIONS,
 	NULL,
 };
+
+static const struct cmd_opt opts[] = { OPT_END };
+
+const struct cmd_spec spec_shell = { .usage = usage, .opts = opts };
 
 /* Words of a line, each allocated. */
 struct words {
@@ -440,12 +446,13 @@ static int scripted(void)
 
 int cmd_shell(int argc, char **argv, struct ctx *ctx)
 {
-	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		cmd_print_usage(stdout, usage);
-		return EXIT_OK;
-	}
-	if (argc > 1)
-		return cmd_usage_error("shell", "unexpected argument '%s'", argv[1]);
+	struct cmd_getopt g;
+	int c;
+	cmd_getopt_init(&g, argc, argv);
+	if ((c = cmd_getopt_next(&g)) != CMD_OPT_END)
+		return cmd_getopt_exit(c);
+	if (g.optind < argc)
+		return cmd_usage_error("shell", "unexpected argument '%s'", argv[g.optind]);
 	if (shell_active) {
 		cmd_error("shell", "already in the shell; type a command, or 'help'");
 		return EXIT_UNKNOWN;

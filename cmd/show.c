@@ -4,7 +4,6 @@
 #include "cmd.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <langinfo.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,12 +26,24 @@ static const char *const usage[] = {
 	"obridge bench printed them. --plot draws latency and throughput curves into an",
 	"SVG or PNG file with gnuplot (Debian package gnuplot-nox).",
 	"",
-	"      --plot FILE   write the curves to FILE (.svg or .png) with gnuplot",
-	"      --no-chart    no terminal charts after the table",
-	"      --json        the whole run as JSON (as obridge export --json)",
+	CMD_OPTIONS,
 	"",
 	"Exit: 0 shown, 2 the plot failed, 3 no such bench run or usage error.",
 	NULL,
+};
+
+static const struct cmd_opt opts[] = {
+	OPT_VAL("plot", 0, 'p', CK_FILE, "FILE",
+		"write the curves to FILE (.svg or .png) with gnuplot"),
+	OPT_FLAG("no-chart", 0, 'C', "no terminal charts after the table"),
+	OPT_ARG(1, CK_RUN, NULL, "run id"),
+	OPT_END,
+};
+
+const struct cmd_spec spec_show = {
+	.usage = usage,
+	.opts = opts,
+	.json = "JSON output",
 };
 
 /* gnuplot on $PATH? */
@@ -147,40 +158,28 @@ cleanup:
 
 int cmd_show(int argc, char **argv, struct ctx *ctx)
 {
-	static const struct option longopts[] = {
-		{ "plot", required_argument, NULL, 'p' },
-		{ "no-chart", no_argument, NULL, 'C' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *plotfile = NULL;
 	int charts = 1, c;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	struct cmd_getopt g;
+	cmd_getopt_init(&g, argc, argv);
+	while ((c = cmd_getopt_next(&g)) >= 0) {
 		switch (c) {
 		case 'p':
-			plotfile = optarg;
+			plotfile = g.arg;
 			break;
 		case 'C':
 			charts = 0;
 			break;
-		case 'j':
-			ctx->json = 1;
-			break;
-		case 'h':
-			cmd_print_usage(stdout, usage);
-			return EXIT_OK;
-		default:
-			return cmd_usage_error("show", "unknown option '%s'", argv[optind - 1]);
 		}
 	}
-	if (optind + 1 != argc)
-		return cmd_usage_error("show", optind == argc ? "which run? (see obridge history)" :
+	if (c != CMD_OPT_END)
+		return cmd_getopt_exit(c);
+	if (g.optind + 1 != argc)
+		return cmd_usage_error("show", g.optind == argc ? "which run? (see obridge history)" :
 				       "one run at a time");
 	int64_t id;
-	if (bench_run_id_parse(argv[optind], &id) < 0)
-		return cmd_usage_error("show", "bad run id '%s'", argv[optind]);
+	if (bench_run_id_parse(argv[g.optind], &id) < 0)
+		return cmd_usage_error("show", "bad run id '%s'", argv[g.optind]);
 	struct bench_run r;
 	char err[ERR_MAX];
 	int lr = bench_run_load(ctx->store, id, &r, err);

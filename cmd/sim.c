@@ -4,7 +4,6 @@
 #include "cmd.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <ini.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,35 +22,7 @@ static const char *const usage[] = {
 	"Run N simulated Ollama servers (gpu-1 ... gpu-N) on consecutive ports, with Ollama's",
 	"wire format, scheduler and timing, and injectable faults. Runs until SIGINT/SIGTERM.",
 	"",
-	"  -n, --instances N      number of instances (1)",
-	"      --port P           first port (11434); instance k listens on P+k-1",
-	"      --host ADDR        listen address (127.0.0.1)",
-	"      --fleet-out FILE   write a fleet file once every instance listens",
-	"      --models LIST      installed models (llama3.2:latest,qwen2.5:0.5b,",
-	"                         nomic-embed-text:latest); unknown names get made-up sizes",
-	"      --registry LIST    extra names that /api/pull knows (besides a built-in catalogue)",
-	"      --num-parallel K   parallel slots per loaded model, OLLAMA_NUM_PARALLEL (1)",
-	"      --max-queue Q      capacity of the load queue, OLLAMA_MAX_QUEUE (512)",
-	"      --max-loaded M     models loaded at once, OLLAMA_MAX_LOADED_MODELS (3)",
-	"      --keep-alive D     default keep_alive, OLLAMA_KEEP_ALIVE (5m; negative = forever)",
-	"      --num-ctx N        default context length (4096)",
-	"      --load-time D      cold load time (1.5s)",
-	"      --unload-time D    time a runner takes to exit (50ms)",
-	"      --ttft D           fixed time to first token after prompt eval (25ms)",
-	"      --tok-interval D   time between tokens (20ms; 0 = as fast as possible)",
-	"      --prefill-rate R   prompt tokens per second (2000)",
-	"      --tokens N         tokens per answer, cut by num_predict/max_tokens (48)",
-	"      --pull-time D      time a pull of 2 GB takes (2s)",
-	"      --jitter PCT       random +/- PCT% on every delay (0)",
-	"      --seed S           seed of the random choices (1)",
-	"      --vram SIZE        GPU memory per instance (e.g. 2G): a bigger model shows",
-	"                         size_vram < size in /api/ps (default: everything on GPU)",
-	"      --version V        version reported by /api/version (0.33.0)",
-	"      --fault SPEC       inject a fault, repeatable: [INSTANCE:]KIND[=ARG][@FRACTION]",
-	"      --instance NAME:key=value,...  per-instance settings (keys: the long options",
-	"                         above without dashes, e.g. gpu-2:tok-interval=50ms,models=a,b)",
-	"      --config FILE      INI file: [sim] for the defaults, [instance NAME] sections",
-	"                         with the same keys (digest = MODEL@SALT gives another digest)",
+	CMD_OPTIONS,
 	"",
 	"Faults (KIND): down (stop listening; up restores), hang (accept, never answer),",
 	"slow (every delay x10), 500 (runner crash on inference), 503 (server busy),",
@@ -79,6 +50,61 @@ enum {
 	OPT_INSTANCE,
 	OPT_FAULT,
 	OPT_SETTING,
+};
+
+static const struct cmd_opt opts[] = {
+	OPT_VAL("instances", 'n', 'n', CK_TEXT, "N", "number of instances (1)"),
+	OPT_VAL("port", 0, OPT_PORT, CK_TEXT, "P",
+		"first port (11434); instance k listens on P+k-1"),
+	OPT_VAL("host", 0, OPT_HOST, CK_TEXT, "ADDR", "listen address (127.0.0.1)"),
+	OPT_VAL("fleet-out", 0, OPT_FLEET_OUT, CK_FILE, "FILE",
+		"write a fleet file once every instance listens"),
+	OPT_VAL("models", 0, OPT_MODELS, CK_TEXT, "LIST",
+		"installed models (llama3.2:latest,qwen2.5:0.5b,\nnomic-embed-text:latest); unknown names get made-up sizes"),
+	OPT_VAL("registry", 0, OPT_SETTING, CK_TEXT, "LIST",
+		"extra names that /api/pull knows (besides a built-in catalogue)"),
+	OPT_VAL("num-parallel", 0, OPT_SETTING, CK_TEXT, "K",
+		"parallel slots per loaded model, OLLAMA_NUM_PARALLEL (1)"),
+	OPT_VAL("max-queue", 0, OPT_SETTING, CK_TEXT, "Q",
+		"capacity of the load queue, OLLAMA_MAX_QUEUE (512)"),
+	OPT_VAL("max-loaded", 0, OPT_SETTING, CK_TEXT, "M",
+		"models loaded at once, OLLAMA_MAX_LOADED_MODELS (3)"),
+	OPT_VAL("keep-alive", 0, OPT_SETTING, CK_TEXT, "D",
+		"default keep_alive, OLLAMA_KEEP_ALIVE (5m; negative = forever)"),
+	OPT_VAL("num-ctx", 0, OPT_SETTING, CK_TEXT, "N", "default context length (4096)"),
+	OPT_VAL("load-time", 0, OPT_SETTING, CK_TEXT, "D", "cold load time (1.5s)"),
+	OPT_VAL("unload-time", 0, OPT_SETTING, CK_TEXT, "D",
+		"time a runner takes to exit (50ms)"),
+	OPT_VAL("ttft", 0, OPT_SETTING, CK_TEXT, "D",
+		"fixed time to first token after prompt eval (25ms)"),
+	OPT_VAL("tok-interval", 0, OPT_SETTING, CK_TEXT, "D",
+		"time between tokens (20ms; 0 = as fast as possible)"),
+	OPT_VAL("prefill-rate", 0, OPT_SETTING, CK_TEXT, "R",
+		"prompt tokens per second (2000)"),
+	OPT_VAL("tokens", 0, OPT_SETTING, CK_TEXT, "N",
+		"tokens per answer, cut by num_predict/max_tokens (48)"),
+	OPT_VAL("pull-time", 0, OPT_SETTING, CK_TEXT, "D", "time a pull of 2 GB takes (2s)"),
+	OPT_VAL("jitter", 0, OPT_SETTING, CK_TEXT, "PCT", "random +/- PCT% on every delay (0)"),
+	OPT_VAL("seed", 0, OPT_SETTING, CK_TEXT, "S", "seed of the random choices (1)"),
+	OPT_VAL("vram", 0, OPT_SETTING, CK_TEXT, "SIZE",
+		"GPU memory per instance (e.g. 2G): a bigger model shows\nsize_vram < size in /api/ps (default: everything on GPU)"),
+	OPT_VAL("digest", 0, OPT_SETTING, CK_TEXT, "MODEL@SALT",
+		"give MODEL another digest (as a differing build would)"),
+	OPT_VAL("version", 0, OPT_SETTING, CK_TEXT, "V",
+		"version reported by /api/version (0.33.0)"),
+	OPT_VAL("fault", 0, OPT_FAULT, CK_TEXT, "SPEC",
+		"inject a fault, repeatable: [INSTANCE:]KIND[=ARG][@FRACTION]"),
+	OPT_VAL("instance", 0, OPT_INSTANCE, CK_TEXT, "NAME:key=value,...",
+		"per-instance settings (keys: the long options\nabove without dashes, e.g. gpu-2:tok-interval=50ms,models=a,b)"),
+	OPT_VAL("config", 0, OPT_CONFIG, CK_FILE, "FILE",
+		"INI file: [sim] for the defaults, [instance NAME] sections\nwith the same keys (digest = MODEL@SALT gives another digest)"),
+	OPT_END,
+};
+
+const struct cmd_spec spec_sim = {
+	.usage = usage,
+	.opts = opts,
+	.in_order = 1,
 };
 
 static void log_line(void *arg, const char *line)
@@ -203,116 +229,80 @@ static int write_fleet(const char *path, const char *text, char *err)
 
 int cmd_sim(int argc, char **argv, struct ctx *ctx)
 {
-	static const struct option longopts[] = {
-		{ "instances", required_argument, NULL, 'n' },
-		{ "port", required_argument, NULL, OPT_PORT },
-		{ "host", required_argument, NULL, OPT_HOST },
-		{ "models", required_argument, NULL, OPT_MODELS },
-		{ "fleet-out", required_argument, NULL, OPT_FLEET_OUT },
-		{ "config", required_argument, NULL, OPT_CONFIG },
-		{ "instance", required_argument, NULL, OPT_INSTANCE },
-		{ "fault", required_argument, NULL, OPT_FAULT },
-		{ "num-parallel", required_argument, NULL, OPT_SETTING },
-		{ "max-queue", required_argument, NULL, OPT_SETTING },
-		{ "max-loaded", required_argument, NULL, OPT_SETTING },
-		{ "keep-alive", required_argument, NULL, OPT_SETTING },
-		{ "load-time", required_argument, NULL, OPT_SETTING },
-		{ "unload-time", required_argument, NULL, OPT_SETTING },
-		{ "ttft", required_argument, NULL, OPT_SETTING },
-		{ "tok-interval", required_argument, NULL, OPT_SETTING },
-		{ "prefill-rate", required_argument, NULL, OPT_SETTING },
-		{ "tokens", required_argument, NULL, OPT_SETTING },
-		{ "jitter", required_argument, NULL, OPT_SETTING },
-		{ "seed", required_argument, NULL, OPT_SETTING },
-		{ "version", required_argument, NULL, OPT_SETTING },
-		{ "registry", required_argument, NULL, OPT_SETTING },
-		{ "num-ctx", required_argument, NULL, OPT_SETTING },
-		{ "pull-time", required_argument, NULL, OPT_SETTING },
-		{ "digest", required_argument, NULL, OPT_SETTING },
-		{ "vram", required_argument, NULL, OPT_SETTING },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	(void)ctx;
 	struct sim_config cfg;
 	sim_config_init(&cfg);
 	const char *fleet_out = NULL;
 	char err[ERR_MAX];
-	int c, idx, rc = EXIT_OK;
-	optind = 0;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:hn:", longopts, &idx)) != -1) {
+	int c, rc = EXIT_OK;
+	struct cmd_getopt g;
+	cmd_getopt_init(&g, argc, argv);
+	while ((c = cmd_getopt_next(&g)) >= 0) {
 		char *end;
 		long v;
 		switch (c) {
-		case 'h':
-			cmd_print_usage(stdout, usage);
-			sim_config_release(&cfg);
-			return EXIT_OK;
 		case 'n':
-			v = strtol(optarg, &end, 10);
-			if (*end || end == optarg || v < 1 || v > 1000) {
+			v = strtol(g.arg, &end, 10);
+			if (*end || end == g.arg || v < 1 || v > 1000) {
 				rc = cmd_usage_error("sim", "invalid number of instances '%s'",
-						     optarg);
+						     g.arg);
 				goto out;
 			}
 			cfg.n = (int)v;
 			break;
 		case OPT_PORT:
-			v = strtol(optarg, &end, 10);
-			if (*end || end == optarg || v < 1 || v > 65535) {
-				rc = cmd_usage_error("sim", "invalid port '%s'", optarg);
+			v = strtol(g.arg, &end, 10);
+			if (*end || end == g.arg || v < 1 || v > 65535) {
+				rc = cmd_usage_error("sim", "invalid port '%s'", g.arg);
 				goto out;
 			}
 			cfg.port = (int)v;
 			break;
 		case OPT_HOST:
 			free(cfg.host);
-			cfg.host = xstrdup(optarg);
+			cfg.host = xstrdup(g.arg);
 			break;
 		case OPT_MODELS:
-			if (sim_settings_set(&cfg.defaults, "models", optarg, err) < 0) {
+			if (sim_settings_set(&cfg.defaults, "models", g.arg, err) < 0) {
 				rc = cmd_usage_error("sim", "%s", err);
 				goto out;
 			}
 			break;
 		case OPT_FLEET_OUT:
-			fleet_out = optarg;
+			fleet_out = g.arg;
 			break;
 		case OPT_CONFIG:
-			if (load_config(&cfg, optarg, err) < 0) {
+			if (load_config(&cfg, g.arg, err) < 0) {
 				rc = cmd_usage_error("sim", "%s", err);
 				goto out;
 			}
 			break;
 		case OPT_INSTANCE:
-			if (sim_config_instance_arg(&cfg, optarg, err) < 0) {
+			if (sim_config_instance_arg(&cfg, g.arg, err) < 0) {
 				rc = cmd_usage_error("sim", "%s", err);
 				goto out;
 			}
 			break;
 		case OPT_FAULT:
-			if (add_fault(&cfg, optarg, err) < 0) {
+			if (add_fault(&cfg, g.arg, err) < 0) {
 				rc = cmd_usage_error("sim", "%s", err);
 				goto out;
 			}
 			break;
 		case OPT_SETTING:
-			if (sim_settings_set(&cfg.defaults, longopts[idx].name, optarg, err) < 0) {
+			if (sim_settings_set(&cfg.defaults, g.lng, g.arg, err) < 0) {
 				rc = cmd_usage_error("sim", "%s", err);
 				goto out;
 			}
 			break;
-		case ':':
-			rc = cmd_usage_error("sim", "option '%s' needs a value", argv[optind - 1]);
-			goto out;
-		default:
-			rc = cmd_usage_error("sim", "unknown option '%s'", argv[optind - 1]);
-			goto out;
 		}
 	}
-	if (optind < argc) {
-		rc = cmd_usage_error("sim", "unexpected argument '%s'", argv[optind]);
+	if (c != CMD_OPT_END) {
+		rc = cmd_getopt_exit(c);
+		goto out;
+	}
+	if (g.optind < argc) {
+		rc = cmd_usage_error("sim", "unexpected argument '%s'", argv[g.optind]);
 		goto out;
 	}
 	/* Instance overrides are checked against copies before anything listens. */

@@ -3,7 +3,6 @@
 #include "../lib/compat.h"
 #include "cmd.h"
 
-#include <getopt.h>
 #include <langinfo.h>
 #include <locale.h>
 #include <signal.h>
@@ -36,15 +35,7 @@ static const char *const usage[] = {
 	"the fleet file, and GPU figures where the fleet file gives a metrics_url.",
 	"Without a terminal on stdout it prints one snapshot (--once).",
 	"",
-	"  -d, --delay D      refresh interval (default 2s; bare numbers are seconds)",
-	"      --once         print one snapshot as a table (or JSON with --json) and exit",
-	"  -n, --iterations N print N snapshots, one per interval, and exit",
-	"      --json         JSON instead of a table (one object per line with -n)",
-	"  -l, --level N      1: reachable only; 2: also models installed and resident",
-	"                     (default 2)",
-	"      --timeout D    how long one poll waits for an instance (default 5s)",
-	"      --no-color     no colour (also NO_COLOR=1)",
-	"  -h, --help         show this help",
+	CMD_OPTIONS,
 	"",
 	"Keys: q quit, + / - interval, space pause, s / S sort column and order, / filter",
 	"(a leading ! inverts), Enter expand, p / u preload / unload the selected model,",
@@ -54,16 +45,21 @@ static const char *const usage[] = {
 	NULL,
 };
 
-static const struct option longopts[] = {
-	{ "delay", required_argument, NULL, 'd' },
-	{ "once", no_argument, NULL, 'o' },
-	{ "iterations", required_argument, NULL, 'n' },
-	{ "json", no_argument, NULL, 'j' },
-	{ "level", required_argument, NULL, 'l' },
-	{ "timeout", required_argument, NULL, 't' },
-	{ "no-color", no_argument, NULL, 'C' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
+static const struct cmd_opt opts[] = {
+	OPT_VAL("delay", 'd', 'd', CK_TEXT, "D", "refresh interval (default 2s; bare numbers are seconds)"),
+	OPT_FLAG("once", 0, 'o', "print one snapshot as a table (or JSON with --json) and exit"),
+	OPT_VAL("iterations", 'n', 'n', CK_TEXT, "N", "print N snapshots, one per interval, and exit"),
+	OPT_CHOICE("level", 'l', 'l', "1 2", "N",
+		   "1: reachable only; 2: also models installed and resident\n(default 2)"),
+	OPT_VAL("timeout", 0, 't', CK_TEXT, "D", "how long one poll waits for an instance (default 5s)"),
+	OPT_END,
+};
+
+const struct cmd_spec spec_top = {
+	.usage = usage,
+	.opts = opts,
+	.json = "JSON instead of a table (one object per line with -n)",
+	.in_order = 1,
 };
 
 static volatile sig_atomic_t top_stop;
@@ -273,49 +269,41 @@ int cmd_top(int argc, char **argv, struct ctx *ctx)
 	long iterations = 0;
 	char err[ERR_MAX];
 	int c;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "+d:n:l:h", longopts, NULL)) != -1) {
+	struct cmd_getopt g;
+	cmd_getopt_init(&g, argc, argv);
+	while ((c = cmd_getopt_next(&g)) >= 0) {
 		switch (c) {
 		case 'd':
-			if (units_parse_duration(optarg, &interval, 0, err) < 0)
-				return cmd_usage_error("top", "bad interval '%s': %s", optarg, err);
+			if (units_parse_duration(g.arg, &interval, 0, err) < 0)
+				return cmd_usage_error("top", "bad interval '%s': %s", g.arg, err);
 			if (interval < INTERVAL_MIN || interval > INTERVAL_MAX)
-				return cmd_usage_error("top", "interval '%s' outside 100ms..1h", optarg);
+				return cmd_usage_error("top", "interval '%s' outside 100ms..1h", g.arg);
 			break;
 		case 'o':
 			once = 1;
 			break;
 		case 'n': {
 			char *end;
-			iterations = strtol(optarg, &end, 10);
-			if (*end || end == optarg || iterations < 1 || iterations > 1000000)
-				return cmd_usage_error("top", "bad iteration count '%s'", optarg);
+			iterations = strtol(g.arg, &end, 10);
+			if (*end || end == g.arg || iterations < 1 || iterations > 1000000)
+				return cmd_usage_error("top", "bad iteration count '%s'", g.arg);
 			break;
 		}
-		case 'j':
-			json = 1;
-			break;
 		case 'l':
-			if (strcmp(optarg, "1") && strcmp(optarg, "2"))
-				return cmd_usage_error("top", "--level takes 1 or 2, not '%s'", optarg);
-			level = optarg[0] - '0';
+			if (strcmp(g.arg, "1") && strcmp(g.arg, "2"))
+				return cmd_usage_error("top", "--level takes 1 or 2, not '%s'", g.arg);
+			level = g.arg[0] - '0';
 			break;
 		case 't':
-			if (units_parse_duration(optarg, &timeout, 0, err) < 0 || timeout <= 0)
-				return cmd_usage_error("top", "bad timeout '%s'", optarg);
+			if (units_parse_duration(g.arg, &timeout, 0, err) < 0 || timeout <= 0)
+				return cmd_usage_error("top", "bad timeout '%s'", g.arg);
 			break;
-		case 'C':
-			ctx->color = 0;
-			break;
-		case 'h':
-			cmd_print_usage(stdout, usage);
-			return EXIT_OK;
-		default:
-			return cmd_usage_error("top", "unknown option");
 		}
 	}
-	if (optind < argc)
-		return cmd_usage_error("top", "unexpected argument '%s'", argv[optind]);
+	if (c != CMD_OPT_END)
+		return cmd_getopt_exit(c);
+	if (g.optind < argc)
+		return cmd_usage_error("top", "unexpected argument '%s'", argv[g.optind]);
 	/* JSON and the exposition parser want '.' decimals whatever the locale says */
 	setlocale(LC_NUMERIC, "C");
 	int batch = once || json || iterations > 0 || !isatty(STDOUT_FILENO);

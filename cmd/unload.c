@@ -3,7 +3,6 @@
 #include "../lib/compat.h"
 #include "cmd.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,51 +22,52 @@ static const char *const usage[] = {
 	"the fleet lists none) on every instance with keep_alive 0, then read /api/ps",
 	"until they are gone. Requests in flight finish first, as Ollama does.",
 	"",
-	"      --wait D   how long to wait for /api/ps to stop listing them (default 10s)",
-	"      --json     JSON output",
+	CMD_OPTIONS,
 	"",
 	"Exit: 0 all unloaded, 1 some still loaded, 2 requests failed, 3 usage error.",
 	NULL,
 };
 
+static const struct cmd_opt opts[] = {
+	OPT_VAL("wait", 0, 'w', CK_TEXT, "D",
+		"how long to wait for /api/ps to stop listing them (default 10s)"),
+	OPT_ARG(0, CK_MODEL, NULL, "model"),
+	OPT_END,
+};
+
+const struct cmd_spec spec_unload = {
+	.usage = usage,
+	.opts = opts,
+	.json = "JSON output",
+};
+
 int cmd_unload(int argc, char **argv, struct ctx *ctx)
 {
-	static const struct option longopts[] = {
-		{ "wait", required_argument, NULL, 'w' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	int64_t wait = 10000000000LL;
 	char err[ERR_MAX];
 	int c;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	struct cmd_getopt g;
+	cmd_getopt_init(&g, argc, argv);
+	while ((c = cmd_getopt_next(&g)) >= 0) {
 		switch (c) {
 		case 'w':
-			if (units_parse_duration(optarg, &wait, 0, err) < 0)
+			if (units_parse_duration(g.arg, &wait, 0, err) < 0)
 				return cmd_usage_error("unload", "--wait: %s", err);
 			break;
-		case 'j':
-			ctx->json = 1;
-			break;
-		case 'h':
-			cmd_print_usage(stdout, usage);
-			return EXIT_OK;
-		default:
-			return cmd_usage_error("unload", "unknown option '%s'", argv[optind - 1]);
 		}
 	}
+	if (c != CMD_OPT_END)
+		return cmd_getopt_exit(c);
 	struct http_engine *e = ctx_http_engine(ctx, "unload");
 	if (!e)
 		return EXIT_UNKNOWN;
 	struct load_set s;
 	int r;
-	if (optind == argc && ctx->fleet->nmodels == 0)
+	if (g.optind == argc && ctx->fleet->nmodels == 0)
 		r = load_plan_loaded(e, ctx->fleet, 10000000000LL, &s, err);
 	else
-		r = load_plan(ctx->fleet, (const char *const *)argv + optind,
-			      (size_t)(argc - optind), 0, 0, &s, err);
+		r = load_plan(ctx->fleet, (const char *const *)argv + g.optind,
+			      (size_t)(argc - g.optind), 0, 0, &s, err);
 	if (r < 0) {
 		cmd_error("unload", "%s", err);
 		http_engine_free(e);

@@ -5,7 +5,6 @@
 
 #include <curl/curl.h>
 #include <cjson/cJSON.h>
-#include <getopt.h>
 #include <microhttpd.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -17,32 +16,28 @@ static const char *const usage[] = {
 	"usage: obridge version [--json]",
 	"",
 	"Print obridge's version and the versions of the libraries it runs with.",
+	"",
+	CMD_OPTIONS,
 	NULL,
+};
+
+static const struct cmd_opt opts[] = { OPT_END };
+
+const struct cmd_spec spec_version = {
+	.usage = usage,
+	.opts = opts,
+	.json = "print JSON",
 };
 
 int cmd_version(int argc, char **argv, struct ctx *ctx)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct cmd_getopt g;
 	int c;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			ctx->json = 1;
-			break;
-		case 'h':
-			cmd_print_usage(stdout, usage);
-			return EXIT_OK;
-		default:
-			return cmd_usage_error("version", "unknown option '%s'", argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return cmd_usage_error("version", "unexpected argument '%s'", argv[optind]);
+	cmd_getopt_init(&g, argc, argv);
+	if ((c = cmd_getopt_next(&g)) != CMD_OPT_END)
+		return cmd_getopt_exit(c);
+	if (g.optind < argc)
+		return cmd_usage_error("version", "unexpected argument '%s'", argv[g.optind]);
 	curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
 	if (ctx->json) {
 		printf("{\"version\":\"%s\",\"libcurl\":\"%s\",\"sqlite\":\"%s\","

@@ -3,7 +3,6 @@
 #include "../lib/compat.h"
 #include "cmd.h"
 
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,14 +29,28 @@ static const char *const usage[] = {
 	"and tokens/s, flags instances whose warm latency is an outlier, and records the",
 	"run.",
 	"",
-	"  -n, --requests N   warm requests per instance and model (default 3, at most 64)",
-	"  -m, --model M      warm this model (repeatable; default: the fleet's models)",
-	"      --max-tokens N num_predict of each warm request (default 16)",
-	"      --timeout D    deadline for the loads and for the requests (default 10m)",
-	"      --json         JSON output",
+	CMD_OPTIONS,
 	"",
 	"Exit: 0 all warm, 1 some failed or an outlier, 2 none warm, 3 usage error.",
 	NULL,
+};
+
+static const struct cmd_opt opts[] = {
+	OPT_VAL("requests", 'n', 'n', CK_TEXT, "N",
+		"warm requests per instance and model (default 3, at most 64)"),
+	OPT_VAL("model", 'm', 'm', CK_MODEL, "M",
+		"warm this model (repeatable; default: the fleet's models)"),
+	OPT_VAL("max-tokens", 0, 'T', CK_TEXT, "N",
+		"num_predict of each warm request (default 16)"),
+	OPT_VAL("timeout", 0, 't', CK_TEXT, "D",
+		"deadline for the loads and for the requests (default 10m)"),
+	OPT_END,
+};
+
+const struct cmd_spec spec_warmup = {
+	.usage = usage,
+	.opts = opts,
+	.json = "JSON output",
 };
 
 static void progress(void *ud, size_t done, size_t total)
@@ -106,66 +119,52 @@ static int is_outlier(const struct load_set *s, size_t i)
 
 int cmd_warmup(int argc, char **argv, struct ctx *ctx)
 {
-	static const struct option longopts[] = {
-		{ "requests", required_argument, NULL, 'n' },
-		{ "model", required_argument, NULL, 'm' },
-		{ "max-tokens", required_argument, NULL, 'T' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	int n = 3, max_tokens = 16;
 	int64_t timeout = 600000000000LL;
 	const char **models = xcalloc((size_t)argc + 1, sizeof(char *));
 	size_t nmodels = 0;
 	char err[ERR_MAX], *end;
 	int c, rc = EXIT_UNKNOWN;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "n:m:h", longopts, NULL)) != -1) {
+	struct cmd_getopt g;
+	cmd_getopt_init(&g, argc, argv);
+	while ((c = cmd_getopt_next(&g)) >= 0) {
 		switch (c) {
 		case 'n':
-			n = (int)strtol(optarg, &end, 10);
+			n = (int)strtol(g.arg, &end, 10);
 			if (*end || n < 1 || n > LOAD_WARM_MAX) {
 				free(models);
 				return cmd_usage_error("warmup", "-n must be 1 to %d, not '%s'",
-						       LOAD_WARM_MAX, optarg);
+						       LOAD_WARM_MAX, g.arg);
 			}
 			break;
 		case 'm':
-			models[nmodels++] = optarg;
+			models[nmodels++] = g.arg;
 			break;
 		case 'T':
-			max_tokens = (int)strtol(optarg, &end, 10);
+			max_tokens = (int)strtol(g.arg, &end, 10);
 			if (*end || max_tokens < 1) {
 				free(models);
 				return cmd_usage_error("warmup", "--max-tokens must be positive, not '%s'",
-						       optarg);
+						       g.arg);
 			}
 			break;
 		case 't':
-			if (units_parse_duration(optarg, &timeout, 0, err) < 0 || timeout <= 0) {
+			if (units_parse_duration(g.arg, &timeout, 0, err) < 0 || timeout <= 0) {
 				free(models);
 				return cmd_usage_error("warmup", "--timeout: %s",
 						       timeout <= 0 ? "must be positive" : err);
 			}
 			break;
-		case 'j':
-			ctx->json = 1;
-			break;
-		case 'h':
-			free(models);
-			cmd_print_usage(stdout, usage);
-			return EXIT_OK;
-		default:
-			free(models);
-			return cmd_usage_error("warmup", "unknown option '%s'", argv[optind - 1]);
 		}
 	}
-	if (optind < argc) {
+	if (c != CMD_OPT_END) {
+		free(models);
+		return cmd_getopt_exit(c);
+	}
+	if (g.optind < argc) {
 		free(models);
 		return cmd_usage_error("warmup", "unexpected argument '%s' (models go with -m)",
-				       argv[optind]);
+				       argv[g.optind]);
 	}
 	struct load_set s;
 	if (load_plan(ctx->fleet, models, nmodels, 0, 0, &s, err) < 0) {

@@ -60,6 +60,19 @@ test_expect_success 'export --json equals the bench document; --csv has one row 
 	test "$(wc -l <exp.csv)" = 3 && head -1 exp.csv | grep -q "^index,instance,x,"
 '
 
+test_expect_success 'export --json --csv (in either order) is a usage error, nothing printed' '
+	A=$(jq .run a.json) &&
+	expect_code 3 "$OBRIDGE" export $A --json --csv >o1 2>e1 &&
+	grep_q "obridge export: --json and --csv exclude each other" e1 && test ! -s o1 &&
+	expect_code 3 "$OBRIDGE" export --csv $A --json >o2 2>e2 &&
+	grep_q "exclude each other" e2 && test ! -s o2
+'
+
+test_expect_success 'a command that prints no JSON refuses --json instead of ignoring it' '
+	expect_code 3 "$OBRIDGE" completion bash --json >o 2>e &&
+	grep_q "obridge completion: --json is not an option of this command" e && test ! -s o
+'
+
 test_expect_success 'show and export refuse a run that is not a bench run' '
 	sqlite3 "$OBRIDGE_DB" "insert into runs(kind, status, started_ns, target) values (\"health\", \"ok\", 1, \"x\")" 2>/dev/null ||
 	"$OBRIDGE" -H "$SIM_URL" health >/dev/null 2>&1;
