@@ -87,9 +87,174 @@ static void add_change(struct buf *txt, struct buf *js, const char *label, const
 	summary_json_number(js, cr->ci_hi_pct, 3);
 }
 
-int cmd_compare(int argc, char **argv, struct ctx *ctx)
+/* What the comparison of two runs accumulates, step by step. */
+struct cmp {
+	struct compare_opts o;
+	double threshold;
+	char qname[16];
+	struct buf txt, js;
+	int regressions, improvements, aligned, first;
+	struct hist *ha, *hb;
+};
+
+static void count(struct cmp *st, enum compare_verdict v)
 {
-	double threshold = 10, quantile = 50;
+	st->regressions += v == COMPARE_REGRESSION;
+	st->improvements += v == COMPARE_IMPROVEMENT;
+}
+
+/* The latency metrics of one aligned step, from the two histograms. */
+static void cmp_latency(struct cmp *st, const char *label)
+{
+	char err[ERR_MAX];
+	int mfirst = 1;
+	for (size_t k = 0; k < ARRAY_SIZE(metrics); k++) {
+		enum bench_hist m = metrics[k];
+		if (!hist_count(&st->ha[m]) || !hist_count(&st->hb[m]))
+			continue;
+		struct compare_result cr;
+		if (compare_hists(&st->ha[m], &st->hb[m], &st->o, &cr, err) < 0)
+			continue;
+		enum compare_verdict v = compare_verdict(&cr, st->threshold, 0);
+		count(st, v);
+		char sa[32], sb[32], mn[24];
+		bench_fmt_ns((int64_t)cr.stat_a, 0, sa, sizeof(sa));
+		bench_fmt_ns((int64_t)cr.stat_b, 0, sb, sizeof(sb));
+		snprintf(mn, sizeof(mn), "%s %s", bench_hist_name(m), st->qname);
+		buf_addf(&st->js, "%s{\"metric\":\"%s\",\"a_ns\":%.0f,\"b_ns\":%.0f",
+			 mfirst ? "" : ",", bench_hist_name(m), cr.stat_a, cr.stat_b);
+		mfirst = 0;
+		add_change(&st->txt, &st->js, label, mn, sa, sb, &cr, v);
+		buf_adds(&st->js, ",\"p_value\":");
+		summary_json_number(&st->js, cr.p_value, 6);
+		buf_addf(&st->js, ",\"na\":%" PRIu64 ",\"nb\":%" PRIu64 ",\"verdict\":\"%s\"}", cr.na,
+			 cr.nb, compare_verdict_name(v));
+	}
+}
+
+/* Token (or request) throughput: a Poisson interval of the ratio. */
+static void cmp_throughput(struct cmp *st, const char *label, const struct bench_row *a,
+			   const struct bench_row *b, int endpoint)
+{
+	char err[ERR_MAX];
+	double ta = endpoint ? a->req_s : a->tok_s, tb = endpoint ? b->req_s : b->tok_s;
+	const char *tname = endpoint ? "req/s" : "tok/s";
+	char va[32], vb[32];
+	bench_fmt_rate(ta, va, sizeof(va));
+	bench_fmt_rate(tb, vb, sizeof(vb));
+	buf_adds(&st->js, "],\"throughput\":{\"metric\":");
+	buf_add_json_str(&st->js, tname);
+	buf_adds(&st->js, ",\"a\":");
+	summary_json_number(&st->js, ta, 3);
+	buf_adds(&st->js, ",\"b\":");
+	summary_json_number(&st->js, tb, 3);
+	struct compare_result tr;
+	if (compare_rates(a->ok, ta, b->ok, tb, st->o.confidence, &tr, err) == 0) {
+		/* higher is better: a drop whose whole interval is past the threshold */
+		enum compare_verdict v = compare_verdict(&tr, st->threshold, 1);
+		count(st, v);
+		add_change(&st->txt, &st->js, label, tname, va, vb, &tr, v);
+		buf_addf(&st->js, ",\"verdict\":\"%s\"}", compare_verdict_name(v));
+	} else {
+		/* nothing completed on one side: no rate to compare */
+		double tp = ta > 0 ? 100 * (tb / ta - 1) : NAN;
+		char d[16];
+		pct(d, sizeof(d), tp);
+		buf_addf(&st->txt, "%-12s %-9s %9s %9s %8s  (no interval: nothing completed)\n",
+			 label, tname, va, vb, d);
+		buf_adds(&st->js, ",\"diff_pct\":");
+		summary_json_number(&st->js, tp, 3);
+		buf_adds(&st->js, ",\"ci_lo_pct\":null,\"ci_hi_pct\":null,\"verdict\":null}");
+	}
+}
+
+/*
+ * Failed requests (shed included): fast failures leave latency and even throughput
+ * looking fine, so their share is compared on its own. Any increase whose interval
+ * excludes zero is a regression, whatever --threshold says.
+ */
+static void cmp_errors(struct cmp *st, const char *label, const struct bench_row *a,
+		       const struct bench_row *b)
+{
+	char err[ERR_MAX];
+	struct compare_prop ep;
+	uint64_t na = a->ok + a->failed, nb = b->ok + b->failed;
+	buf_addf(&st->js, ",\"errors\":{\"a_failed\":%" PRIu64 ",\"a_total\":%" PRIu64
+		 ",\"b_failed\":%" PRIu64 ",\"b_total\":%" PRIu64, a->failed, na, b->failed, nb);
+	if (compare_proportions(a->failed, na, b->failed, nb, st->o.confidence, &ep, err) < 0) {
+		buf_adds(&st->js, ",\"diff_pp\":null,\"ci_lo_pp\":null,\"ci_hi_pp\":null,"
+				  "\"verdict\":null}}");
+		return;
+	}
+	enum compare_verdict v = ep.lo > 0 ? COMPARE_REGRESSION
+				 : ep.hi < 0 ? COMPARE_IMPROVEMENT
+					     : COMPARE_NO_CHANGE;
+	count(st, v);
+	if (a->failed || b->failed) {
+		char fa[32], fb[32], d[24], ci[48];
+		snprintf(fa, sizeof(fa), "%.1f%%", 100 * ep.pa);
+		snprintf(fb, sizeof(fb), "%.1f%%", 100 * ep.pb);
+		snprintf(d, sizeof(d), "%+.1fpp", 100 * ep.diff);
+		snprintf(ci, sizeof(ci), "[%+.1fpp, %+.1fpp]", 100 * ep.lo, 100 * ep.hi);
+		buf_addf(&st->txt, "%-12s %-9s %9s %9s %8s  %-19s %s\n", label, "errors", fa, fb, d,
+			 ci, compare_verdict_name(v));
+	}
+	buf_adds(&st->js, ",\"diff_pp\":");
+	summary_json_number(&st->js, 100 * ep.diff, 3);
+	buf_adds(&st->js, ",\"ci_lo_pp\":");
+	summary_json_number(&st->js, 100 * ep.lo, 3);
+	buf_adds(&st->js, ",\"ci_hi_pp\":");
+	summary_json_number(&st->js, 100 * ep.hi, 3);
+	buf_addf(&st->js, ",\"verdict\":\"%s\"}}", compare_verdict_name(v));
+}
+
+static void step_label(const struct bench_run *r, const struct bench_row *row, char *out,
+		       size_t n)
+{
+	snprintf(out, n, "%s%g%s%s", r->flags & BENCH_VIEW_RATE ? "rate=" : "c=", row->x,
+		 row->instance[0] ? " " : "", row->instance);
+}
+
+/* Step i of A against its match in B (if any). */
+static void cmp_step(struct cmp *st, const struct bench_run *ra, size_t i,
+		     const struct bench_run *rb)
+{
+	const struct bench_row *a = &ra->rows[i];
+	char label[96], err[ERR_MAX];
+	size_t j;
+	for (j = 0; j < rb->nsteps; j++)
+		if (same_step(a, &rb->rows[j]))
+			break;
+	step_label(ra, a, label, sizeof(label));
+	if (j == rb->nsteps) {
+		buf_addf(&st->txt, "%-12s only in run %" PRId64 "\n", label, ra->run.id);
+		return;
+	}
+	if (bench_hists_parse(ra->steps[i].hist, ra->steps[i].hist_len, st->ha, err) < 0 ||
+	    bench_hists_parse(rb->steps[j].hist, rb->steps[j].hist_len, st->hb, err) < 0) {
+		cmd_warn("compare", "step %s: %s", label, err);
+		return;
+	}
+	st->aligned++;
+	buf_addf(&st->js, "%s{\"label\":", st->first ? "" : ",");
+	st->first = 0;
+	buf_add_json_str(&st->js, label);
+	buf_adds(&st->js, ",\"x\":");
+	summary_json_number(&st->js, a->x, 3);
+	buf_adds(&st->js, ",\"instance\":");
+	if (a->instance[0])
+		buf_add_json_str(&st->js, a->instance);
+	else
+		buf_adds(&st->js, "null");
+	buf_adds(&st->js, ",\"metrics\":[");
+	cmp_latency(st, label);
+	cmp_throughput(st, label, a, &rb->rows[j], ra->flags & BENCH_VIEW_ENDPOINT);
+	cmp_errors(st, label, a, &rb->rows[j]);
+}
+
+/* --threshold and --quantile; returns -1 to go on, else the exit code. */
+static int parse_options(int argc, char **argv, struct cmp *st, int *optind_out)
+{
 	int c;
 	char *end;
 	struct cmd_getopt g;
@@ -97,16 +262,16 @@ int cmd_compare(int argc, char **argv, struct ctx *ctx)
 	while ((c = cmd_getopt_next(&g)) >= 0) {
 		switch (c) {
 		case 't':
-			threshold = strtod(g.arg, &end);
+			st->threshold = strtod(g.arg, &end);
 			if (*end == '%')
 				end++;
-			if (!*g.arg || *end || !(threshold >= 0) || !isfinite(threshold))
+			if (!*g.arg || *end || !(st->threshold >= 0) || !isfinite(st->threshold))
 				return cmd_usage_error("compare", "--threshold must be a percentage >= 0, "
 						       "not '%s'", g.arg);
 			break;
 		case 'q':
-			quantile = strtod(g.arg, &end);
-			if (!*g.arg || *end || !(quantile > 0 && quantile < 100))
+			st->o.quantile = strtod(g.arg, &end);
+			if (!*g.arg || *end || !(st->o.quantile > 0 && st->o.quantile < 100))
 				return cmd_usage_error("compare", "--quantile must be between 0 and 100, "
 						       "not '%s'", g.arg);
 			break;
@@ -116,169 +281,64 @@ int cmd_compare(int argc, char **argv, struct ctx *ctx)
 		return cmd_getopt_exit(c);
 	if (argc - g.optind != 2)
 		return cmd_usage_error("compare", "two runs needed: A (baseline) and B (candidate)");
+	*optind_out = g.optind;
+	return -1;
+}
+
+/* Load the runs named by argv[0] and argv[1]; returns -1 to go on, else the exit code. */
+static int load_runs(struct ctx *ctx, char **argv, struct bench_run *ra, struct bench_run *rb)
+{
 	int64_t ida, idb;
-	if (bench_run_id_parse(argv[g.optind], &ida) < 0)
-		return cmd_usage_error("compare", "bad run id '%s'", argv[g.optind]);
-	if (bench_run_id_parse(argv[g.optind + 1], &idb) < 0)
-		return cmd_usage_error("compare", "bad run id '%s'", argv[g.optind + 1]);
-	struct bench_run ra, rb;
 	char err[ERR_MAX];
-	if (bench_run_load(ctx->store, ida, &ra, err)) {
+	if (bench_run_id_parse(argv[0], &ida) < 0)
+		return cmd_usage_error("compare", "bad run id '%s'", argv[0]);
+	if (bench_run_id_parse(argv[1], &idb) < 0)
+		return cmd_usage_error("compare", "bad run id '%s'", argv[1]);
+	if (bench_run_load(ctx->store, ida, ra, err)) {
 		cmd_error("compare", "%s", err);
 		return EXIT_UNKNOWN;
 	}
-	if (bench_run_load(ctx->store, idb, &rb, err)) {
+	if (bench_run_load(ctx->store, idb, rb, err)) {
 		cmd_error("compare", "%s", err);
-		bench_run_release(&ra);
+		bench_run_release(ra);
 		return EXIT_UNKNOWN;
 	}
+	return -1;
+}
+
+int cmd_compare(int argc, char **argv, struct ctx *ctx)
+{
+	struct cmp st = { .o = COMPARE_OPTS_INIT, .threshold = 10, .first = 1 };
+	st.o.quantile = 50;
+	struct bench_run ra, rb;
+	int first_operand = 0;
+	int rc = parse_options(argc, argv, &st, &first_operand);
+	if (rc < 0)
+		rc = load_runs(ctx, argv + first_operand, &ra, &rb);
+	if (rc >= 0)
+		return rc;
 	struct buf diffs = BUF_INIT;
 	int ndiff = bench_fingerprint_diff(ra.run.fingerprint, rb.run.fingerprint, &diffs);
 	if (ndiff && !ctx->quiet)
 		fprintf(stderr, "obridge compare: warning: the runs' fingerprints differ in %d "
 			"place%s:\n%s", ndiff, ndiff == 1 ? "" : "s", buf_str(&diffs));
 
-	struct hist *ha = xmalloc(BH_N * sizeof(struct hist));
-	struct hist *hb = xmalloc(BH_N * sizeof(struct hist));
-	struct compare_opts o = COMPARE_OPTS_INIT;
-	o.quantile = quantile;
-	struct buf txt = BUF_INIT, js = BUF_INIT;
-	int regressions = 0, improvements = 0, aligned = 0, first = 1;
-	char qname[16];
-	if (quantile == floor(quantile))
-		snprintf(qname, sizeof(qname), "p%.0f", quantile);
-	else
-		snprintf(qname, sizeof(qname), "p%g", quantile);
-	buf_addf(&txt, "%-12s %-9s %9s %9s %8s  %-19s %s\n", "STEP", "METRIC", "A", "B", "CHANGE",
+	st.ha = xmalloc(BH_N * sizeof(struct hist));
+	st.hb = xmalloc(BH_N * sizeof(struct hist));
+	buf_init(&st.txt, 0);
+	buf_init(&st.js, 0);
+	double q = st.o.quantile;
+	snprintf(st.qname, sizeof(st.qname), q == floor(q) ? "p%.0f" : "p%g", q);
+	buf_addf(&st.txt, "%-12s %-9s %9s %9s %8s  %-19s %s\n", "STEP", "METRIC", "A", "B", "CHANGE",
 		 "95% CI", "VERDICT");
-	buf_addf(&js, "{\"a\":%" PRId64 ",\"b\":%" PRId64 ",\"threshold_pct\":", ida, idb);
-	summary_json_number(&js, threshold, 3);
-	buf_adds(&js, ",\"quantile\":");
-	summary_json_number(&js, quantile, 3);
-	buf_addf(&js, ",\"fingerprint_differences\":%d,\"steps\":[", ndiff);
-	for (size_t i = 0; i < ra.nsteps; i++) {
-		const struct bench_row *a = &ra.rows[i];
-		size_t j;
-		for (j = 0; j < rb.nsteps; j++)
-			if (same_step(a, &rb.rows[j]))
-				break;
-		char label[96];
-		snprintf(label, sizeof(label), "%s%g%s%s", ra.flags & BENCH_VIEW_RATE ? "rate=" : "c=",
-			 a->x, a->instance[0] ? " " : "", a->instance);
-		if (j == rb.nsteps) {
-			buf_addf(&txt, "%-12s only in run %" PRId64 "\n", label, ida);
-			continue;
-		}
-		const struct bench_row *b = &rb.rows[j];
-		if (bench_hists_parse(ra.steps[i].hist, ra.steps[i].hist_len, ha, err) < 0 ||
-		    bench_hists_parse(rb.steps[j].hist, rb.steps[j].hist_len, hb, err) < 0) {
-			cmd_warn("compare", "step %s: %s", label, err);
-			continue;
-		}
-		aligned++;
-		buf_addf(&js, "%s{\"label\":", first ? "" : ",");
-		first = 0;
-		buf_add_json_str(&js, label);
-		buf_adds(&js, ",\"x\":");
-		summary_json_number(&js, a->x, 3);
-		buf_adds(&js, ",\"instance\":");
-		if (a->instance[0])
-			buf_add_json_str(&js, a->instance);
-		else
-			buf_adds(&js, "null");
-		buf_adds(&js, ",\"metrics\":[");
-		int mfirst = 1;
-		for (size_t k = 0; k < ARRAY_SIZE(metrics); k++) {
-			enum bench_hist m = metrics[k];
-			if (!hist_count(&ha[m]) || !hist_count(&hb[m]))
-				continue;
-			struct compare_result cr;
-			if (compare_hists(&ha[m], &hb[m], &o, &cr, err) < 0)
-				continue;
-			enum compare_verdict v = compare_verdict(&cr, threshold, 0);
-			regressions += v == COMPARE_REGRESSION;
-			improvements += v == COMPARE_IMPROVEMENT;
-			char sa[32], sb[32], mn[24];
-			bench_fmt_ns((int64_t)cr.stat_a, 0, sa, sizeof(sa));
-			bench_fmt_ns((int64_t)cr.stat_b, 0, sb, sizeof(sb));
-			snprintf(mn, sizeof(mn), "%s %s", bench_hist_name(m), qname);
-			buf_addf(&js, "%s{\"metric\":\"%s\",\"a_ns\":%.0f,\"b_ns\":%.0f",
-				 mfirst ? "" : ",", bench_hist_name(m), cr.stat_a, cr.stat_b);
-			mfirst = 0;
-			add_change(&txt, &js, label, mn, sa, sb, &cr, v);
-			buf_adds(&js, ",\"p_value\":");
-			summary_json_number(&js, cr.p_value, 6);
-			buf_addf(&js, ",\"na\":%" PRIu64 ",\"nb\":%" PRIu64 ",\"verdict\":\"%s\"}", cr.na,
-				 cr.nb, compare_verdict_name(v));
-		}
-		int ep = ra.flags & BENCH_VIEW_ENDPOINT;
-		double ta = ep ? a->req_s : a->tok_s, tb = ep ? b->req_s : b->tok_s;
-		const char *tname = ep ? "req/s" : "tok/s";
-		char va[32], vb[32];
-		bench_fmt_rate(ta, va, sizeof(va));
-		bench_fmt_rate(tb, vb, sizeof(vb));
-		buf_adds(&js, "],\"throughput\":{\"metric\":");
-		buf_add_json_str(&js, tname);
-		buf_adds(&js, ",\"a\":");
-		summary_json_number(&js, ta, 3);
-		buf_adds(&js, ",\"b\":");
-		summary_json_number(&js, tb, 3);
-		struct compare_result tr;
-		if (compare_rates(a->ok, ta, b->ok, tb, o.confidence, &tr, err) == 0) {
-			/* higher is better: a drop whose whole interval is past the threshold */
-			enum compare_verdict v = compare_verdict(&tr, threshold, 1);
-			regressions += v == COMPARE_REGRESSION;
-			improvements += v == COMPARE_IMPROVEMENT;
-			add_change(&txt, &js, label, tname, va, vb, &tr, v);
-			buf_addf(&js, ",\"verdict\":\"%s\"}", compare_verdict_name(v));
-		} else {
-			/* nothing completed on one side: no rate to compare */
-			double tp = ta > 0 ? 100 * (tb / ta - 1) : NAN;
-			char d[16];
-			pct(d, sizeof(d), tp);
-			buf_addf(&txt, "%-12s %-9s %9s %9s %8s  (no interval: nothing completed)\n",
-				 label, tname, va, vb, d);
-			buf_adds(&js, ",\"diff_pct\":");
-			summary_json_number(&js, tp, 3);
-			buf_adds(&js, ",\"ci_lo_pct\":null,\"ci_hi_pct\":null,\"verdict\":null}");
-		}
-		/* Failed requests (shed included): fast failures leave latency and even
-		 * throughput looking fine, so their share is compared on its own. Any
-		 * increase whose interval excludes zero is a regression, whatever
-		 * --threshold says. */
-		struct compare_prop ep_;
-		uint64_t na_ = a->ok + a->failed, nb_ = b->ok + b->failed;
-		buf_addf(&js, ",\"errors\":{\"a_failed\":%" PRIu64 ",\"a_total\":%" PRIu64
-			 ",\"b_failed\":%" PRIu64 ",\"b_total\":%" PRIu64, a->failed, na_,
-			 b->failed, nb_);
-		if (compare_proportions(a->failed, na_, b->failed, nb_, o.confidence, &ep_, err) == 0) {
-			enum compare_verdict v = ep_.lo > 0   ? COMPARE_REGRESSION
-						 : ep_.hi < 0 ? COMPARE_IMPROVEMENT
-							      : COMPARE_NO_CHANGE;
-			regressions += v == COMPARE_REGRESSION;
-			improvements += v == COMPARE_IMPROVEMENT;
-			if (a->failed || b->failed) {
-				char fa[32], fb[32], d[24], ci[48];
-				snprintf(fa, sizeof(fa), "%.1f%%", 100 * ep_.pa);
-				snprintf(fb, sizeof(fb), "%.1f%%", 100 * ep_.pb);
-				snprintf(d, sizeof(d), "%+.1fpp", 100 * ep_.diff);
-				snprintf(ci, sizeof(ci), "[%+.1fpp, %+.1fpp]", 100 * ep_.lo,
-					 100 * ep_.hi);
-				buf_addf(&txt, "%-12s %-9s %9s %9s %8s  %-19s %s\n", label, "errors",
-					 fa, fb, d, ci, compare_verdict_name(v));
-			}
-			buf_adds(&js, ",\"diff_pp\":");
-			summary_json_number(&js, 100 * ep_.diff, 3);
-			buf_adds(&js, ",\"ci_lo_pp\":");
-			summary_json_number(&js, 100 * ep_.lo, 3);
-			buf_adds(&js, ",\"ci_hi_pp\":");
-			summary_json_number(&js, 100 * ep_.hi, 3);
-			buf_addf(&js, ",\"verdict\":\"%s\"}}", compare_verdict_name(v));
-		} else {
-			buf_adds(&js, ",\"diff_pp\":null,\"ci_lo_pp\":null,\"ci_hi_pp\":null,"
-				      "\"verdict\":null}}");
-		}
-	}
+	buf_addf(&st.js, "{\"a\":%" PRId64 ",\"b\":%" PRId64 ",\"threshold_pct\":", ra.run.id,
+		 rb.run.id);
+	summary_json_number(&st.js, st.threshold, 3);
+	buf_adds(&st.js, ",\"quantile\":");
+	summary_json_number(&st.js, q, 3);
+	buf_addf(&st.js, ",\"fingerprint_differences\":%d,\"steps\":[", ndiff);
+	for (size_t i = 0; i < ra.nsteps; i++)
+		cmp_step(&st, &ra, i, &rb);
 	for (size_t j = 0; j < rb.nsteps; j++) {
 		size_t i;
 		for (i = 0; i < ra.nsteps; i++)
@@ -286,35 +346,34 @@ int cmd_compare(int argc, char **argv, struct ctx *ctx)
 				break;
 		if (i == ra.nsteps) {
 			char label[96];
-			snprintf(label, sizeof(label), "%s%g%s%s",
-				 rb.flags & BENCH_VIEW_RATE ? "rate=" : "c=", rb.rows[j].x,
-				 rb.rows[j].instance[0] ? " " : "", rb.rows[j].instance);
-			buf_addf(&txt, "%-12s only in run %" PRId64 "\n", label, idb);
+			step_label(&rb, &rb.rows[j], label, sizeof(label));
+			buf_addf(&st.txt, "%-12s only in run %" PRId64 "\n", label, rb.run.id);
 		}
 	}
-	const char *verdict = regressions ? "regression" : improvements ? "improvement" : "no change";
-	buf_addf(&js, "],\"regressions\":%d,\"improvements\":%d,\"verdict\":\"%s\"}\n", regressions,
-		 improvements, verdict);
-	int rc = regressions ? EXIT_WARN : EXIT_OK;
-	if (!aligned) {
-		cmd_error("compare", "runs %" PRId64 " and %" PRId64 " have no step in common", ida,
-			  idb);
+	const char *verdict = st.regressions ? "regression" : st.improvements ? "improvement" :
+					       "no change";
+	buf_addf(&st.js, "],\"regressions\":%d,\"improvements\":%d,\"verdict\":\"%s\"}\n",
+		 st.regressions, st.improvements, verdict);
+	rc = st.regressions ? EXIT_WARN : EXIT_OK;
+	if (!st.aligned) {
+		cmd_error("compare", "runs %" PRId64 " and %" PRId64 " have no step in common",
+			  ra.run.id, rb.run.id);
 		rc = EXIT_UNKNOWN;
 	} else if (ctx->json) {
-		fwrite(js.data, 1, js.len, stdout);
+		fwrite(st.js.data, 1, st.js.len, stdout);
 	} else {
-		fwrite(txt.data, 1, txt.len, stdout);
+		fwrite(st.txt.data, 1, st.txt.len, stdout);
 		if (!ctx->quiet)
 			printf("\n%s: %d regression%s, %d improvement%s beyond %g%% (%s, 95%% CI)%s\n",
-			       verdict, regressions, regressions == 1 ? "" : "s", improvements,
-			       improvements == 1 ? "" : "s", threshold, qname,
-			       ndiff ? "; fingerprints differ" : "");
+			       verdict, st.regressions, st.regressions == 1 ? "" : "s",
+			       st.improvements, st.improvements == 1 ? "" : "s", st.threshold,
+			       st.qname, ndiff ? "; fingerprints differ" : "");
 	}
-	buf_release(&txt);
-	buf_release(&js);
+	buf_release(&st.txt);
+	buf_release(&st.js);
 	buf_release(&diffs);
-	free(ha);
-	free(hb);
+	free(st.ha);
+	free(st.hb);
 	bench_run_release(&ra);
 	bench_run_release(&rb);
 	return rc;

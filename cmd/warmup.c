@@ -117,151 +117,172 @@ static int is_outlier(const struct load_set *s, size_t i)
 	return mine > 2 * med && mine - med > 5000000;
 }
 
-int cmd_warmup(int argc, char **argv, struct ctx *ctx)
+/* What the options choose. */
+struct wopts {
+	int n, max_tokens;
+	int64_t timeout;
+	const char **models;
+	size_t nmodels;
+};
+
+/* Parse into *o (o->models has room for argc); returns -1 to go on, else the exit code. */
+static int parse_options(int argc, char **argv, struct wopts *o)
 {
-	int n = 3, max_tokens = 16;
-	int64_t timeout = 600000000000LL;
-	const char **models = xcalloc((size_t)argc + 1, sizeof(char *));
-	size_t nmodels = 0;
 	char err[ERR_MAX], *end;
-	int c, rc = EXIT_UNKNOWN;
+	int c;
 	struct cmd_getopt g;
 	cmd_getopt_init(&g, argc, argv);
 	while ((c = cmd_getopt_next(&g)) >= 0) {
 		switch (c) {
 		case 'n':
-			n = (int)strtol(g.arg, &end, 10);
-			if (*end || n < 1 || n > LOAD_WARM_MAX) {
-				free(models);
+			o->n = (int)strtol(g.arg, &end, 10);
+			if (*end || o->n < 1 || o->n > LOAD_WARM_MAX)
 				return cmd_usage_error("warmup", "-n must be 1 to %d, not '%s'",
 						       LOAD_WARM_MAX, g.arg);
-			}
 			break;
 		case 'm':
-			models[nmodels++] = g.arg;
+			o->models[o->nmodels++] = g.arg;
 			break;
 		case 'T':
-			max_tokens = (int)strtol(g.arg, &end, 10);
-			if (*end || max_tokens < 1) {
-				free(models);
+			o->max_tokens = (int)strtol(g.arg, &end, 10);
+			if (*end || o->max_tokens < 1)
 				return cmd_usage_error("warmup", "--max-tokens must be positive, not '%s'",
 						       g.arg);
-			}
 			break;
 		case 't':
-			if (units_parse_duration(g.arg, &timeout, 0, err) < 0 || timeout <= 0) {
-				free(models);
+			if (units_parse_duration(g.arg, &o->timeout, 0, err) < 0 || o->timeout <= 0)
 				return cmd_usage_error("warmup", "--timeout: %s",
-						       timeout <= 0 ? "must be positive" : err);
-			}
+						       o->timeout <= 0 ? "must be positive" : err);
 			break;
 		}
 	}
-	if (c != CMD_OPT_END) {
-		free(models);
+	if (c != CMD_OPT_END)
 		return cmd_getopt_exit(c);
-	}
-	if (g.optind < argc) {
-		free(models);
+	if (g.optind < argc)
 		return cmd_usage_error("warmup", "unexpected argument '%s' (models go with -m)",
 				       argv[g.optind]);
+	return -1;
+}
+
+/* The results so far: the table, the steps' JSON and the counts. */
+struct wres {
+	struct table t;
+	struct buf steps;
+	size_t warm, outliers;
+};
+
+/* Pair i into the table, the JSON and the store (a step of run id). */
+static void add_pair(struct wres *w, const struct load_set *s, size_t i, int was, struct ctx *ctx,
+		     int64_t id)
+{
+	const struct load_pair *p = &s->p[i];
+	char b1[32], err[ERR_MAX];
+	int out = is_outlier(s, i);
+	int ok = p->ok && (p->embed || (p->nwarm_ok == p->nwarm && p->nwarm_ok > 0));
+	w->warm += ok && !out;
+	w->outliers += out;
+	struct table *t = &w->t;
+	size_t r = table_add_row(t);
+	table_set(t, r, 0, "%s", p->in->name);
+	table_set(t, r, 1, "%s", p->model);
+	if (p->ok)
+		table_set(t, r, 2, "%s%s", units_fmt_duration(p->latency_ns, b1, sizeof(b1)),
+			  was ? " (hot)" : "");
+	if (p->nwarm_ok) {
+		table_set(t, r, 3, "%s", units_fmt_duration(p->warm_total_ns[0], b1, sizeof(b1)));
+		table_set(t, r, 4, "%s", units_fmt_duration(warm_median(p, p->warm_ttft_ns),
+							       b1, sizeof(b1)));
+		table_set(t, r, 5, "%s", units_fmt_duration(warm_median(p, p->warm_total_ns),
+							       b1, sizeof(b1)));
+		table_set(t, r, 6, "%.1f", tps_median(p));
 	}
+	const char *note = !p->ok ? p->err : p->embed ? "embedding model: loaded only" :
+			   p->warm_err[0] ? p->warm_err : out ? "outlier: warm TTFT over 2x the others" :
+			   was ? "already resident" : "cold load";
+	table_set(t, r, 7, "%s", note);
+	table_set_color(t, r, 7, !p->ok || p->warm_err[0] ? COLOR_CRIT :
+				 out ? COLOR_WARN : COLOR_NONE);
+	struct buf *b = &w->steps;
+	buf_addf(b, "%s{\"instance\":", i ? "," : "");
+	buf_add_json_str(b, p->in->name);
+	buf_adds(b, ",\"model\":");
+	buf_add_json_str(b, p->model);
+	buf_addf(b, ",\"cold\":%s,\"load_s\":%.6f,\"first_s\":%.6f,\"warm_ttft_p50_s\":%.6f,"
+		    "\"warm_e2e_p50_s\":%.6f,\"tokens_per_s\":%.2f,\"outlier\":%s,\"ok\":%s}",
+		 was ? "false" : "true", p->latency_ns / 1e9,
+		 p->nwarm_ok ? p->warm_total_ns[0] / 1e9 : 0,
+		 warm_median(p, p->warm_ttft_ns) / 1e9, warm_median(p, p->warm_total_ns) / 1e9,
+		 tps_median(p), out ? "true" : "false", ok ? "true" : "false");
+	char label[300];
+	snprintf(label, sizeof(label), "%s %s", p->in->name, p->model);
+	char *one = xasprintf("{\"instance\":\"%s\",\"model\":\"%s\",\"load_s\":%.6f}",
+			      p->in->name, p->model, p->latency_ns / 1e9);
+	if (store_step_add(ctx->store, id, (int)i, label, one, NULL, 0, err) < 0)
+		cmd_warn("warmup", "step not recorded: %s", err);
+	free(one);
+}
+
+/* Load, warm and read back; *was[i] tells which pairs were resident before. */
+static void warm_all(struct http_engine *e, struct load_set *s, const struct wopts *o,
+		     int tty, int **was)
+{
+	cmd_trap_interrupt(1);
+	/* Which pairs were already resident: their "load" is not a cold load. */
+	load_readback(e, s, 10000000000LL, 0);
+	*was = xcalloc(s->n + 1, sizeof(int));
+	for (size_t i = 0; i < s->n; i++)
+		(*was)[i] = s->p[i].resident;
+	load_run(e, s, 0, o->timeout, tty ? progress : NULL, "loading",
+		 (const volatile int *)&cmd_interrupted);
+	load_warm(e, s, o->n, o->max_tokens, o->timeout, tty ? progress : NULL, "requests",
+		  (const volatile int *)&cmd_interrupted);
+	load_readback(e, s, 10000000000LL, 0);
+	cmd_trap_interrupt(0);
+}
+
+int cmd_warmup(int argc, char **argv, struct ctx *ctx)
+{
+	struct wopts o = { .n = 3, .max_tokens = 16, .timeout = 600000000000LL };
+	o.models = xcalloc((size_t)argc + 1, sizeof(char *));
+	char err[ERR_MAX];
+	int rc = parse_options(argc, argv, &o);
 	struct load_set s;
-	if (load_plan(ctx->fleet, models, nmodels, 0, 0, &s, err) < 0) {
-		free(models);
+	if (rc < 0 && load_plan(ctx->fleet, o.models, o.nmodels, 0, 0, &s, err) < 0) {
 		cmd_error("warmup", "%s", err);
-		return EXIT_UNKNOWN;
+		rc = EXIT_UNKNOWN;
 	}
-	free(models);
-	if (ctx_open_store(ctx, "warmup") < 0) {
-		load_set_release(&s);
-		return EXIT_UNKNOWN;
-	}
-	struct http_engine *e = ctx_http_engine(ctx, "warmup");
-	if (!e) {
+	free(o.models);
+	if (rc >= 0)
+		return rc;
+	rc = EXIT_UNKNOWN;
+	struct http_engine *e = NULL;
+	if (ctx_open_store(ctx, "warmup") < 0 || !(e = ctx_http_engine(ctx, "warmup"))) {
 		load_set_release(&s);
 		return EXIT_UNKNOWN;
 	}
 	int64_t id;
-	char *params = xasprintf("{\"requests\":%d,\"max_tokens\":%d}", n, max_tokens);
-	if (store_run_begin(ctx->store, "warmup", ctx->fleet->name,
-			    "{\"obridge\":\"" OBRIDGE_VERSION_STRING "\"}", params, &id, err) < 0) {
+	char *params = xasprintf("{\"requests\":%d,\"max_tokens\":%d}", o.n, o.max_tokens);
+	int begun = store_run_begin(ctx->store, "warmup", ctx->fleet->name,
+				    "{\"obridge\":\"" OBRIDGE_VERSION_STRING "\"}", params, &id, err);
+	free(params);
+	if (begun < 0) {
 		cmd_error("warmup", "%s", err);
-		free(params);
 		goto out;
 	}
-	free(params);
+	int *was;
+	warm_all(e, &s, &o, isatty(STDERR_FILENO) && !ctx->quiet, &was);
 
-	cmd_trap_interrupt(1);
-	int tty = isatty(STDERR_FILENO) && !ctx->quiet;
-	/* Which pairs were already resident: their "load" is not a cold load. */
-	load_readback(e, &s, 10000000000LL, 0);
-	int *was = xcalloc(s.n + 1, sizeof(int));
-	for (size_t i = 0; i < s.n; i++)
-		was[i] = s.p[i].resident;
-	load_run(e, &s, 0, timeout, tty ? progress : NULL, "loading",
-		 (const volatile int *)&cmd_interrupted);
-	load_warm(e, &s, n, max_tokens, timeout, tty ? progress : NULL, "requests",
-		  (const volatile int *)&cmd_interrupted);
-	load_readback(e, &s, 10000000000LL, 0);
-	cmd_trap_interrupt(0);
-
-	size_t warm = 0, outliers = 0;
 	static const char *const h[] = { "INSTANCE", "MODEL", "LOAD", "FIRST", "WARM TTFT",
 					 "WARM E2E", "TOK/S", "NOTE" };
-	struct table t;
-	table_init(&t, ARRAY_SIZE(h), h);
+	struct wres w = { .steps = BUF_INIT };
+	table_init(&w.t, ARRAY_SIZE(h), h);
 	for (size_t k = 2; k <= 6; k++)
-		table_set_align(&t, k, TABLE_RIGHT);
-	struct buf steps = BUF_INIT;
-	char b1[32];
-	for (size_t i = 0; i < s.n; i++) {
-		const struct load_pair *p = &s.p[i];
-		int out = is_outlier(&s, i);
-		int ok = p->ok && (p->embed || (p->nwarm_ok == p->nwarm && p->nwarm_ok > 0));
-		warm += ok && !out;
-		outliers += out;
-		size_t r = table_add_row(&t);
-		table_set(&t, r, 0, "%s", p->in->name);
-		table_set(&t, r, 1, "%s", p->model);
-		if (p->ok)
-			table_set(&t, r, 2, "%s%s", units_fmt_duration(p->latency_ns, b1, sizeof(b1)),
-				  was[i] ? " (hot)" : "");
-		if (p->nwarm_ok) {
-			table_set(&t, r, 3, "%s", units_fmt_duration(p->warm_total_ns[0], b1, sizeof(b1)));
-			table_set(&t, r, 4, "%s", units_fmt_duration(warm_median(p, p->warm_ttft_ns),
-								       b1, sizeof(b1)));
-			table_set(&t, r, 5, "%s", units_fmt_duration(warm_median(p, p->warm_total_ns),
-								       b1, sizeof(b1)));
-			table_set(&t, r, 6, "%.1f", tps_median(p));
-		}
-		const char *note = !p->ok ? p->err : p->embed ? "embedding model: loaded only" :
-				   p->warm_err[0] ? p->warm_err : out ? "outlier: warm TTFT over 2x the others" :
-				   was[i] ? "already resident" : "cold load";
-		table_set(&t, r, 7, "%s", note);
-		table_set_color(&t, r, 7, !p->ok || p->warm_err[0] ? COLOR_CRIT :
-					  out ? COLOR_WARN : COLOR_NONE);
-		buf_addf(&steps, "%s{\"instance\":", i ? "," : "");
-		buf_add_json_str(&steps, p->in->name);
-		buf_adds(&steps, ",\"model\":");
-		buf_add_json_str(&steps, p->model);
-		buf_addf(&steps, ",\"cold\":%s,\"load_s\":%.6f,\"first_s\":%.6f,\"warm_ttft_p50_s\":%.6f,"
-				 "\"warm_e2e_p50_s\":%.6f,\"tokens_per_s\":%.2f,\"outlier\":%s,\"ok\":%s}",
-			 was[i] ? "false" : "true", p->latency_ns / 1e9,
-			 p->nwarm_ok ? p->warm_total_ns[0] / 1e9 : 0,
-			 warm_median(p, p->warm_ttft_ns) / 1e9, warm_median(p, p->warm_total_ns) / 1e9,
-			 tps_median(p), out ? "true" : "false", ok ? "true" : "false");
-		char label[300];
-		snprintf(label, sizeof(label), "%s %s", p->in->name, p->model);
-		char *one = xasprintf("{\"instance\":\"%s\",\"model\":\"%s\",\"load_s\":%.6f}",
-				      p->in->name, p->model, p->latency_ns / 1e9);
-		if (store_step_add(ctx->store, id, (int)i, label, one, NULL, 0, err) < 0)
-			cmd_warn("warmup", "step not recorded: %s", err);
-		free(one);
-	}
-	rc = cmd_interrupted ? EXIT_CRIT : warm == s.n ? EXIT_OK : warm ? EXIT_WARN : EXIT_CRIT;
+		table_set_align(&w.t, k, TABLE_RIGHT);
+	for (size_t i = 0; i < s.n; i++)
+		add_pair(&w, &s, i, was[i], ctx, id);
+	rc = cmd_interrupted ? EXIT_CRIT : w.warm == s.n ? EXIT_OK : w.warm ? EXIT_WARN : EXIT_CRIT;
 	char *summary = xasprintf("{\"warm\":%zu,\"pairs\":%zu,\"outliers\":%zu,\"results\":[%s]}",
-				  warm, s.n, outliers, buf_str(&steps));
+				  w.warm, s.n, w.outliers, buf_str(&w.steps));
 	if (store_run_finish(ctx->store, id, cmd_interrupted ? "aborted" : rc == EXIT_OK ? "ok" :
 			     rc == EXIT_WARN ? "warn" : "failed", summary, err) < 0)
 		cmd_warn("warmup", "not recorded: %s", err);
@@ -269,17 +290,18 @@ int cmd_warmup(int argc, char **argv, struct ctx *ctx)
 		struct buf b = BUF_INIT;
 		loadview_json(&b, &s, 1);
 		printf("{\"run\":%" PRId64 ",\"warm\":%zu,\"pairs\":%zu,\"outliers\":%zu,\"steps\":[%s],"
-		       "\"results\":%s}\n", id, warm, s.n, outliers, buf_str(&steps), buf_str(&b));
+		       "\"results\":%s}\n", id, w.warm, s.n, w.outliers, buf_str(&w.steps),
+		       buf_str(&b));
 		buf_release(&b);
 	} else {
-		table_print(&t, stdout, ctx->color);
+		table_print(&w.t, stdout, ctx->color);
 		if (!ctx->quiet)
-			printf("\n%zu/%zu warm%s (run %" PRId64 ")\n", warm, s.n,
-			       outliers ? ", outliers flagged" : "", id);
+			printf("\n%zu/%zu warm%s (run %" PRId64 ")\n", w.warm, s.n,
+			       w.outliers ? ", outliers flagged" : "", id);
 	}
 	free(summary);
-	table_release(&t);
-	buf_release(&steps);
+	table_release(&w.t);
+	buf_release(&w.steps);
 	free(was);
 out:
 	http_engine_free(e);
