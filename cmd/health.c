@@ -22,6 +22,7 @@
 #include "../lib/store/store.h"
 #include "../lib/util/buf.h"
 #include "../lib/util/lock.h"
+#include "../lib/util/proc.h"
 #include "../lib/util/units.h"
 #include "../lib/util/util.h"
 #include "../lib/banned.h"
@@ -30,7 +31,7 @@ static const char *const usage[] = {
 	"usage: obridge health [--level 1|2|3] [-w RANGE] [-c RANGE]",
 	"                      [--format text|json|nagios|prom] [--textfile DIR]",
 	"                      [--timeout D] [--after N] [--on-fail CMD] [--watch D]",
-	"                      [--lock-wait D] [-m MODEL]",
+	"                      [--on-fail-timeout D] [--lock-wait D] [-m MODEL]",
 	"       obridge health --history [--since D]",
 	"",
 	"Check every instance of the fleet in parallel and exit with the Nagios state:",
@@ -57,7 +58,9 @@ static const struct cmd_opt opts[] = {
 	OPT_VAL("after", 0, 'A', CK_TEXT, "N",
 		"run --on-fail after N consecutive failures (default 1)"),
 	OPT_VAL("on-fail", 0, 'O', CK_TEXT, "CMD",
-		"run CMD (with /bin/sh -c) once per failing instance, with\nOBRIDGE_INSTANCE, OBRIDGE_URL, OBRIDGE_STATE and\nOBRIDGE_MESSAGE in its environment"),
+		"run CMD (with /bin/sh -c) once per failing instance, with\nOBRIDGE_INSTANCE, OBRIDGE_URL, OBRIDGE_STATE and\nOBRIDGE_MESSAGE in its environment; its output is shown on\nstderr and stored with the run"),
+	OPT_VAL("on-fail-timeout", 0, 256, CK_TEXT, "D",
+		"kill the hook's process group after D (default 30s)"),
 	OPT_VAL("watch", 0, 'W', CK_TEXT, "D",
 		"repeat every D in the foreground until interrupted"),
 	OPT_VAL("lock-wait", 0, 'L', CK_TEXT, "D",
@@ -86,6 +89,7 @@ struct hopts {
 	int64_t timeout_ns;
 	int after;
 	const char *on_fail;
+	int64_t on_fail_timeout_ns;
 	int64_t watch_ns;
 	int64_t lock_wait_ns;
 	const char *model;
@@ -357,49 +361,50 @@ static char *result_prom(const struct probe_result *r)
 	return buf_detach(&b);
 }
 
-/* Run the on-fail command for one instance with its details in the environment. */
-static int run_on_fail(const char *cmd, const struct probe_instance *pi, struct buf *output)
+/* Run the on-fail command for one instance with its details in the environment, bounded by
+ * --on-fail-timeout; its output goes to stderr (sanitized) and into output. */
+static int run_on_fail(const struct hopts *o, const struct probe_instance *pi, struct buf *output,
+		       int *timed_out)
 {
-	int pipefd[2];
-	if (pipe(pipefd) < 0)
-		return -1;
+	char *env[] = {
+		xasprintf("OBRIDGE_INSTANCE=%s", pi->in->name),
+		xasprintf("OBRIDGE_URL=%s", pi->in->url),
+		xasprintf("OBRIDGE_STATE=%s", pi->up ? state_name(pi->state) : "DOWN"),
+		xasprintf("OBRIDGE_MESSAGE=%s", pi->nproblems ? pi->problems[0] : ""),
+		NULL,
+	};
+	static const char *const unset[] = { "OBRIDGE_API_KEY", NULL };
+	char err[ERR_MAX];
+	struct proc_result pr;
 	fflush(stdout);
 	fflush(stderr);
-	pid_t pid = fork();
-	if (pid < 0) {
-		close(pipefd[0]);
-		close(pipefd[1]);
+	int rc = proc_run(o->on_fail, env, unset, o->on_fail_timeout_ns,
+			  (const volatile int *)&cmd_interrupted, output, &pr, err);
+	for (size_t i = 0; env[i]; i++)
+		free(env[i]);
+	*timed_out = 0;
+	if (rc < 0) {
+		cmd_warn("health", "--on-fail for '%s': %s", pi->in->name, err);
 		return -1;
 	}
-	if (pid == 0) {
-		dup2(pipefd[1], STDOUT_FILENO);
-		dup2(pipefd[1], STDERR_FILENO);
-		close(pipefd[0]);
-		close(pipefd[1]);
-		setenv("OBRIDGE_INSTANCE", pi->in->name, 1);
-		setenv("OBRIDGE_URL", pi->in->url, 1);
-		setenv("OBRIDGE_STATE", pi->up ? state_name(pi->state) : "DOWN", 1);
-		setenv("OBRIDGE_MESSAGE", pi->nproblems ? pi->problems[0] : "", 1);
-		signal(SIGPIPE, SIG_DFL);
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-		_exit(127);
-	}
-	close(pipefd[1]);
-	char chunk[4096];
-	ssize_t n;
-	while ((n = read(pipefd[0], chunk, sizeof(chunk))) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
+	const char *text = buf_str(output);
+	for (const char *line = text, *nl; *line; line = nl ? nl + 1 : line + strlen(line)) {
+		nl = strchr(line, '\n');
+		char *one = xstrndup(line, nl ? (size_t)(nl - line) : strlen(line));
+		fprintf(stderr, "obridge health: on-fail for '%s': %s\n", pi->in->name,
+			text_sanitize(one, strlen(one) + 1, one));
+		free(one);
+		if (!nl)
 			break;
-		}
-		buf_add(output, chunk, (size_t)n); /* capped; the rest is dropped */
 	}
-	close(pipefd[0]);
-	int st;
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+	*timed_out = pr.timed_out;
+	if (pr.timed_out) {
+		char d[32];
+		units_fmt_duration(o->on_fail_timeout_ns, d, sizeof(d));
+		cmd_warn("health", "--on-fail for '%s' ran out of its %s and was killed",
+			 pi->in->name, d);
+	}
+	return pr.status;
 }
 
 /* Start the run in the store (status "running"); returns 0 or -1 (printed). */
@@ -464,17 +469,19 @@ static int record(struct ctx *ctx, int64_t id, const struct probe_result *r,
 				continue;
 			struct buf out;
 			buf_init(&out, 64 * 1024);
-			int status = run_on_fail(o->on_fail, pi, &out);
+			int timed_out;
+			int status = run_on_fail(o, pi, &out, &timed_out);
 			if (hooks->len)
 				buf_adds(hooks, ",");
 			buf_adds(hooks, "{\"instance\":");
 			buf_add_json_str(hooks, pi->in->name);
-			buf_addf(hooks, ",\"exit\":%d,\"output\":", status);
+			buf_addf(hooks, ",\"exit\":%d,%s\"output\":", status,
+				 timed_out ? "\"timed_out\":true," : "");
 			char *clean = text_sanitize_dup(buf_str(&out));
 			buf_add_json_str(hooks, clean);
 			free(clean);
 			buf_adds(hooks, "}");
-			if (status != 0)
+			if (status > 0 && !timed_out)
 				cmd_warn("health", "--on-fail for '%s' exited %d", pi->in->name, status);
 			buf_release(&out);
 		}
@@ -712,6 +719,7 @@ int cmd_health(int argc, char **argv, struct ctx *ctx)
 	o.level = 2;
 	o.timeout_ns = 10000000000LL;
 	o.after = 1;
+	o.on_fail_timeout_ns = 30000000000LL;
 	o.since_ns = 7LL * 24 * 3600 * 1000000000LL;
 	char err[ERR_MAX];
 	int c;
@@ -751,10 +759,11 @@ int cmd_health(int argc, char **argv, struct ctx *ctx)
 		case 't':
 		case 'W':
 		case 'L':
-		case 'S': {
+		case 'S':
+		case 256: {
 			int64_t ns = 0;
 			const char *name = c == 't' ? "timeout" : c == 'W' ? "watch" :
-					   c == 'L' ? "lock-wait" : "since";
+					   c == 'L' ? "lock-wait" : c == 256 ? "on-fail-timeout" : "since";
 			if (units_parse_duration(g.arg, &ns, c == 'S' ? UNITS_DAYS : 0, err) < 0)
 				return cmd_usage_error("health", "--%s: %s", name, err);
 			if (ns <= 0)
@@ -766,6 +775,8 @@ int cmd_health(int argc, char **argv, struct ctx *ctx)
 				o.watch_ns = ns;
 			else if (c == 'L')
 				o.lock_wait_ns = ns;
+			else if (c == 256)
+				o.on_fail_timeout_ns = ns;
 			else
 				o.since_ns = ns;
 			break;
