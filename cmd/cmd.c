@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lib/fleet/fleet.h"
 #include "../lib/http/http.h"
 #include "../lib/store/store.h"
 #include "../lib/util/util.h"
@@ -28,7 +29,10 @@ static void vmsg(const char *cmd, const char *kind, const char *fmt, va_list ap)
 	fputs(": ", stderr);
 	if (kind)
 		fputs(kind, stderr);
-	vfprintf(stderr, fmt, ap);
+	/* messages carry server text and URLs: never a secret */
+	char *m = xvasprintf(fmt, ap);
+	fputs(text_redact(m), stderr);
+	free(m);
 	fputc('\n', stderr);
 }
 
@@ -250,6 +254,10 @@ struct http_engine *ctx_http_engine(struct ctx *ctx, const char *cmd)
 	char err[ERR_MAX];
 	o.insecure = ctx->insecure;
 	o.bearer_token = ctx->api_key;
+	/* The key is for the balancer (design.md); instances and metrics_url get it only with
+	 * api_key_scope = all. Ad hoc targets (-H) are what the user named: they get it. */
+	if (ctx->fleet && ctx->fleet->path && !ctx->fleet->api_key_all)
+		o.bearer_scope = ctx->fleet->balancer ? ctx->fleet->balancer : "none://";
 	if (ctx->verbose) {
 		o.trace = trace_stderr;
 		o.trace_bodies = ctx->verbose >= 2;

@@ -109,6 +109,7 @@ static int load_api_key(struct ctx *ctx, const char *cmd)
 	const char *env = getenv("OBRIDGE_API_KEY");
 	if (env && *env) {
 		ctx->api_key = xstrdup(env);
+		secret_note(env);
 		return 0;
 	}
 	if (!ctx->fleet || !ctx->fleet->api_key_file)
@@ -131,6 +132,7 @@ static int load_api_key(struct ctx *ctx, const char *cmd)
 		return -1;
 	}
 	ctx->api_key = xstrdup(line);
+	secret_note(line);
 	volatile char *v = line;
 	while (*v)
 		*v++ = 0;
@@ -353,6 +355,7 @@ out:
 		store_close(ctx.store);
 	fleet_release(&fleet);
 	secret_free(ctx.api_key);
+	secret_forget_all();
 	free(ctx.hosts);
 	free(cargv);
 	return rc;

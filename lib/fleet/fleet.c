@@ -260,6 +260,11 @@ static int on_key(struct parse_state *ps, const char *key, const char *value, in
 				return fail(ps, line, "api_key_file: empty value");
 			free(f->api_key_file);
 			f->api_key_file = xstrdup(value);
+		} else if (!strcmp(key, "api_key_scope")) {
+			if (strcmp(value, "balancer") && strcmp(value, "all"))
+				return fail(ps, line, "api_key_scope: expected balancer or all, got '%s'",
+					    value);
+			f->api_key_all = !strcmp(value, "all");
 		} else if (!strcmp(key, "shared_store")) {
 			if (parse_bool(value, &f->shared_store) < 0)
 				return fail(ps, line, "shared_store: expected true or false, got '%s'",
@@ -271,7 +276,8 @@ static int on_key(struct parse_state *ps, const char *key, const char *value, in
 			*(key[0] == 'n' ? &ps->def_num_parallel : &ps->def_max_loaded) = (int)n;
 		} else {
 			return fail(ps, line, "unknown key '%s' in [fleet] (expected name, balancer, "
-					      "api_key_file, shared_store, num_parallel, max_loaded)",
+					      "api_key_file, api_key_scope, shared_store, num_parallel, "
+					      "max_loaded)",
 				    key);
 		}
 		return 1;

@@ -45,6 +45,7 @@ struct fleet {
 	char *name;        /* [fleet] name, default "default" */
 	char *balancer;    /* normalised URL or NULL */
 	char *api_key_file;
+	int api_key_all;   /* api_key_scope = all: the key goes to instances too */
 	int shared_store;  /* instances share one OLLAMA_MODELS directory: pull once */
 
 	struct fleet_instance *instances;

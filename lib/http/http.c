@@ -62,6 +62,7 @@ struct xfer {
 /* A header list shared by requests with the same body/type/accept. */
 struct hdr_cache {
 	int has_body;
+	int auth;
 	char *ct;
 	char *accept;
 	struct curl_slist *list;
@@ -94,6 +95,7 @@ struct http_engine {
 	int insecure;
 	int no_proxy_env;              /* no proxy variable set: spare libcurl the lookups */
 	char *auth_header;             /* "Authorization: Bearer ..." (secret) */
+	char *auth_origin;             /* send it only to this scheme://host:port, or NULL */
 	char *user_agent;
 	void (*trace)(void *ud, const char *msg);
 	int trace_bodies;
@@ -440,8 +442,16 @@ struct http_engine *http_engine_new(const struct http_engine_opts *o, char *err)
 		if (v && *v)
 			e->no_proxy_env = 0;
 	}
-	if (o->bearer_token && *o->bearer_token)
+	if (o->bearer_token && *o->bearer_token) {
 		e->auth_header = xasprintf("Authorization: Bearer %s", o->bearer_token);
+		secret_note(o->bearer_token);
+		if (o->bearer_scope) {
+			const char *h = strstr(o->bearer_scope, "://");
+			h = h ? h + 3 : o->bearer_scope;
+			e->auth_origin = xstrndup(o->bearer_scope,
+						  (size_t)(h - o->bearer_scope) + strcspn(h, "/?#"));
+		}
+	}
 	e->user_agent = o->user_agent ? xstrdup(o->user_agent)
 				      : xstrdup("obridge/" OBRIDGE_VERSION_STRING);
 	e->trace = o->trace;
@@ -501,6 +511,7 @@ void http_engine_free(struct http_engine *e)
 	close(e->wakefd);
 	if (e->auth_header)
 		secret_free(e->auth_header);
+	free(e->auth_origin);
 	free(e->user_agent);
 	free(e->slots);
 	free(e->freeslots);
@@ -529,12 +540,23 @@ static void push_id(long **arr, size_t *n, size_t *cap, long id)
 	(*arr)[(*n)++] = id;
 }
 
-static struct curl_slist *build_hdrs(const struct http_engine *e, int has_body, const char *ct,
-				     const char *accept)
+/* Whether the key goes to url: everywhere, or only to the origin of bearer_scope. */
+static int auth_for(const struct http_engine *e, const char *url)
+{
+	if (!e->auth_header)
+		return 0;
+	if (!e->auth_origin)
+		return 1;
+	size_t l = strlen(e->auth_origin);
+	return strncasecmp(url, e->auth_origin, l) == 0 && strchr("/?#", url[l]);
+}
+
+static struct curl_slist *build_hdrs(const struct http_engine *e, int auth, int has_body,
+				     const char *ct, const char *accept)
 {
 	struct curl_slist *l = NULL;
 	char line[512];
-	if (e->auth_header)
+	if (auth)
 		l = curl_slist_append(l, e->auth_header);
 	if (has_body) {
 		l = curl_slist_append(l, "Expect:");
@@ -561,14 +583,16 @@ static struct curl_slist *get_hdrs(struct http_engine *e, struct xfer *x, int ha
 {
 	if (!has_body)
 		ct = NULL;
+	int auth = auth_for(e, x->url);
 	for (size_t i = 0; i < e->nhc; i++)
-		if (e->hc[i].has_body == has_body && streq_null(e->hc[i].ct, ct) &&
-		    streq_null(e->hc[i].accept, accept))
+		if (e->hc[i].has_body == has_body && e->hc[i].auth == auth &&
+		    streq_null(e->hc[i].ct, ct) && streq_null(e->hc[i].accept, accept))
 			return e->hc[i].list;
-	struct curl_slist *l = build_hdrs(e, has_body, ct, accept);
+	struct curl_slist *l = build_hdrs(e, auth, has_body, ct, accept);
 	if (e->nhc < HDR_CACHE) {
 		struct hdr_cache *c = &e->hc[e->nhc++];
 		c->has_body = has_body;
+		c->auth = auth;
 		c->ct = ct ? xstrdup(ct) : NULL;
 		c->accept = accept ? xstrdup(accept) : NULL;
 		c->list = l;
@@ -1158,6 +1182,7 @@ static void finish(struct http_engine *e, struct xfer *x, CURLcode rc, int abort
 	if (aborted)
 		rc = CURLE_ABORTED_BY_CALLBACK;
 	classify(x, rc, connected);
+	text_redact(x->resp.errmsg);
 	if (x->line_mode && rc == CURLE_OK && !x->fail) {
 		int lr = http_lines_finish(&x->lines, x->on_line, x->ud, now);
 		if (lr < 0) {

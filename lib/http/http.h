@@ -92,6 +92,8 @@ struct http_req {
 struct http_engine_opts {
 	int insecure;              /* skip TLS verification */
 	const char *bearer_token;  /* sent as Authorization: Bearer; copied, wiped on free */
+	const char *bearer_scope;  /* only to URLs of this origin (scheme://host:port); NULL:
+				      to every URL */
 	long max_host_conns;       /* 0 = unlimited */
 	const char *user_agent;    /* default "obridge/<version>" */
 	/* Tracing for -v: one message per finished request (method, URL, status, timings);

@@ -5,12 +5,14 @@
 #include "store-internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../util/util.h"
 #include "../banned.h"
@@ -180,6 +182,33 @@ static int set_wal(struct store *s, char *err)
 	}
 }
 
+/*
+ * The store holds error texts, prompts and hook output: create it 0600 (SQLite gives its
+ * -wal and -shm files the database's mode) and take group and other access away from one
+ * that we own and that has them.
+ */
+static int store_make_private(const char *path, char *err)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		if (errno == EACCES || errno == EROFS)
+			return 0; /* read-only use: sqlite says what it can do */
+		return seterr(err, "cannot open store '%s': %s", path, strerror(errno));
+	}
+	struct stat st;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+	    (st.st_mode & 077))
+		fchmod(fd, st.st_mode & 0700);
+	close(fd);
+	for (int i = 0; i < 2; i++) {
+		char *side = xasprintf("%s%s", path, i ? "-shm" : "-wal");
+		if (stat(side, &st) == 0 && st.st_uid == geteuid() && (st.st_mode & 077))
+			chmod(side, st.st_mode & 0700);
+		free(side);
+	}
+	return 0;
+}
+
 int store_open(struct store **out, const char *path, char *err)
 {
 	*out = NULL;
@@ -209,6 +238,8 @@ int store_open(struct store **out, const char *path, char *err)
 		}
 	}
 
+	if (!mem && store_make_private(path, err) < 0)
+		return STORE_ERR;
 	struct store *s = xcalloc(1, sizeof(*s));
 	s->path = xstrdup(path);
 	int ret = STORE_ERR;
@@ -308,9 +339,12 @@ static void stmt_done(sqlite3_stmt *st)
 
 static void bind_text(sqlite3_stmt *st, int i, const char *v)
 {
-	if (v)
-		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
-	else
+	if (v) {
+		/* nothing stored carries a secret (an echoed key, URL credentials) */
+		char *c = text_redact(xstrdup(v));
+		sqlite3_bind_text(st, i, c, -1, SQLITE_TRANSIENT);
+		free(c);
+	} else
 		sqlite3_bind_null(st, i);
 }
 

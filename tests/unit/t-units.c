@@ -169,12 +169,42 @@ static void test_buf(void **state)
 	buf_release(&b);
 }
 
+static void test_redact(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{ "invalid key Bearer sk-123abc", "invalid key Bearer ***" },
+		{ "Authorization: Basic dXNlcjpwYXNz", "Authorization: Basic ***" },
+		{ "{\"authorization\":\"tok123\"}", "{\"authorization\":\"***\"}" },
+		{ "see http://admin:hunter2@host/x", "see http://***@host/x" },
+		{ "https://host/path@x", "https://host/path@x" },
+		{ "noted mysecretkey here", "noted *** here" },
+		{ "bearer x", "bearer *" },
+		{ "no secrets", "no secrets" },
+		{ "", "" },
+	};
+	secret_note("mysecretkey");
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char b[128];
+		snprintf(b, sizeof(b), "%s", cases[i].in);
+		assert_string_equal(text_redact(b), cases[i].out);
+	}
+	char s[64];
+	text_sanitize(s, sizeof(s), "key\tmysecretkey\n");
+	assert_string_equal(s, "key?***?");
+	secret_forget_all();
+	snprintf(s, sizeof(s), "mysecretkey");
+	assert_string_equal(text_redact(s), "mysecretkey");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_durations), cmocka_unit_test(test_format),
 		cmocka_unit_test(test_time),      cmocka_unit_test(test_sanitize),
-		cmocka_unit_test(test_buf),
+		cmocka_unit_test(test_buf),       cmocka_unit_test(test_redact),
 	};
 	return cmocka_run_group_tests_name("units", tests, NULL, NULL);
 }
