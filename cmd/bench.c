@@ -338,7 +338,7 @@ static int warm_up(struct bench *b, struct bench_job *j, struct ctx *ctx, struct
 		cmd_error("bench", "%s; nothing benched (--warmup 0 runs the sweep anyway)", err);
 		char *js = bench_job_failed_summary(err);
 		if (store_run_finish(ctx->store, run_id, "failed", js, err) < 0)
-			cmd_warn("bench", "run not finished in the store: %s", err);
+			cmd_error("bench", "the run could not be saved: %s", err);
 		if (ctx->json) /* a document for scripts too, shaped like the head of a full one */
 			printf("{\"run\":%" PRId64 ",\"kind\":\"bench\",\"status\":\"failed\","
 			       "\"summary\":%s,\"steps\":[]}\n", run_id, js);
@@ -446,9 +446,13 @@ static int run_bench(struct bench *b, struct bench_job *j, struct ctx *ctx,
 		cmd_warn("bench", "%s", sw.warning);
 	rc = sw.interrupted ? EXIT_WARN : !sw.ok ? EXIT_CRIT : sw.errors ? EXIT_WARN : EXIT_OK;
 	summ = bench_sweep_summary(&sw, j->slo_ns);
-	if (store_run_finish(ctx->store, id, bench_sweep_status(&sw), summ, err) < 0)
-		cmd_warn("bench", "run not finished in the store: %s", err);
+	int saved = store_run_finish(ctx->store, id, bench_sweep_status(&sw), summ, err) == 0;
 	print_result(ctx, j, oo, &sw, id, params, fp, summ);
+	if (!saved) {
+		/* the table is printed; the store does not have it: a script must know */
+		cmd_error("bench", "the run could not be saved: %s", err);
+		rc = EXIT_UNKNOWN;
+	}
 out:
 	bench_sweep_release(&sw);
 	free(summ);

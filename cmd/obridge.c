@@ -361,6 +361,16 @@ out:
 	return rc;
 }
 
+/* SIGXFSZ (ulimit -f reached) would end the process with a run half-written: the write
+ * fails with EFBIG instead, the store says so, and main reports it. */
+static volatile sig_atomic_t file_size_hit;
+
+static void on_xfsz(int sig)
+{
+	(void)sig;
+	file_size_hit = 1;
+}
+
 int main(int argc, char **argv)
 {
 	setlocale(LC_ALL, "");
@@ -368,5 +378,13 @@ int main(int argc, char **argv)
 	 * Prometheus text need '.' as the decimal point whatever LC_NUMERIC says. */
 	setlocale(LC_NUMERIC, "C");
 	signal(SIGPIPE, SIG_IGN);
-	return obridge_run(argc, argv);
+	signal(SIGXFSZ, on_xfsz);
+	int rc = obridge_run(argc, argv);
+	if (file_size_hit) {
+		fputs("obridge: a file reached the file size limit (ulimit -f): what was written "
+		      "last (the store, an output file) is incomplete\n", stderr);
+		if (rc == EXIT_OK || rc == EXIT_WARN)
+			rc = EXIT_UNKNOWN;
+	}
+	return rc;
 }

@@ -116,8 +116,10 @@ int cmd_preload(int argc, char **argv, struct ctx *ctx)
 		char *summary = xasprintf("{\"resident\":%zu,\"pairs\":%zu,\"results\":%s}", resident,
 					  s.n, buf_str(&b));
 		if (store_run_finish(ctx->store, id, cmd_interrupted ? "aborted" : rc == EXIT_OK ?
-				     "ok" : rc == EXIT_WARN ? "warn" : "failed", summary, err) < 0)
-			cmd_warn("preload", "not recorded: %s", err);
+				     "ok" : rc == EXIT_WARN ? "warn" : "failed", summary, err) < 0) {
+			cmd_error("preload", "the run could not be saved: %s", err);
+			rc = EXIT_UNKNOWN;
+		}
 		free(summary);
 	}
 	if (ctx->json) {

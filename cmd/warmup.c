@@ -284,8 +284,10 @@ int cmd_warmup(int argc, char **argv, struct ctx *ctx)
 	char *summary = xasprintf("{\"warm\":%zu,\"pairs\":%zu,\"outliers\":%zu,\"results\":[%s]}",
 				  w.warm, s.n, w.outliers, buf_str(&w.steps));
 	if (store_run_finish(ctx->store, id, cmd_interrupted ? "aborted" : rc == EXIT_OK ? "ok" :
-			     rc == EXIT_WARN ? "warn" : "failed", summary, err) < 0)
-		cmd_warn("warmup", "not recorded: %s", err);
+			     rc == EXIT_WARN ? "warn" : "failed", summary, err) < 0) {
+		cmd_error("warmup", "the run could not be saved: %s", err);
+		rc = EXIT_UNKNOWN;
+	}
 	if (ctx->json) {
 		struct buf b = BUF_INIT;
 		loadview_json(&b, &s, 1);
