@@ -17,6 +17,7 @@
 #include "../lib/fleet/fleet.h"
 #include "../lib/http/http.h"
 #include "../lib/store/store.h"
+#include "../lib/util/units.h"
 #include "../lib/util/util.h"
 #include "../lib/banned.h"
 
@@ -215,6 +216,35 @@ int cmd_no_more_operands(const char *cmd, int argc, char **argv, int from)
 	if (from < argc)
 		return cmd_usage_error(cmd, "unexpected argument '%s'", argv[from]);
 	return EXIT_OK;
+}
+
+void cmd_deadline_init(struct cmd_deadline *d, const char *opt, int64_t ns)
+{
+	d->len = ns;
+	d->at = mono_ns() + ns;
+	d->opt = opt;
+	d->told = 0;
+}
+
+int64_t cmd_deadline_left(const struct cmd_deadline *d, int64_t min_ns, int64_t cap_ns)
+{
+	int64_t l = d->at - mono_ns();
+	if (cap_ns > 0 && l > cap_ns)
+		l = cap_ns;
+	return l > min_ns ? l : min_ns > 0 ? min_ns : 1000000;
+}
+
+int cmd_deadline_check(struct cmd_deadline *d, const char *cmd, const char *step)
+{
+	if (mono_ns() < d->at)
+		return 0;
+	if (!d->told && !cmd_interrupted) {
+		char t[32];
+		units_fmt_duration(d->len, t, sizeof(t));
+		cmd_warn(cmd, "%s %s ran out during %s", d->opt, t, step);
+	}
+	d->told = 1;
+	return 1;
 }
 
 volatile sig_atomic_t cmd_interrupted;
