@@ -375,6 +375,8 @@ static enum bench_err map_err(enum ollama_err e)
 		return BENCH_E_CONNECT;
 	case OLLAMA_E_TIMEOUT:
 		return BENCH_E_TIMEOUT;
+	case OLLAMA_E_STALL:
+		return BENCH_E_STALL;
 	case OLLAMA_E_HTTP:
 		return BENCH_E_HTTP;
 	case OLLAMA_E_BUSY:
@@ -645,6 +647,7 @@ static int send_one(struct bench *b, size_t t, int64_t planned)
 		sr.body = buf_str(&b->body);
 		sr.wire = cfg->api == BENCH_API_OPENAI ? OLLAMA_WIRE_OPENAI : OLLAMA_WIRE_NATIVE;
 		sr.timeout_ns = cfg->timeout_ns;
+		sr.stall_ns = cfg->stall_ns;
 		sr.start_at = planned;
 		sr.on_line = on_stream_line;
 		sr.on_done = on_stream_done;

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../util/units.h"
 #include "../util/util.h"
 #include "../banned.h"
 
@@ -47,6 +48,8 @@ struct xfer {
 	size_t max_body;
 	int64_t timeout_ns;
 	int64_t connect_timeout_ns;
+	int64_t stall_ns;              /* 0: no stall timer */
+	int64_t last_data;             /* mono ns of the last body byte, 0 before the first */
 	struct http_lines lines;
 	struct http_response resp;
 	struct buf trace_req;
@@ -104,6 +107,9 @@ struct http_engine {
 	struct hdr_cache hc[HDR_CACHE];
 	size_t nhc;
 
+	size_t nstall;                 /* transfers in flight with a stall timer */
+	int64_t stall_check_at;        /* next scan for stalled transfers */
+
 	struct epoll_event evs[256];
 
 	/*
@@ -131,6 +137,7 @@ const char *http_err_name(enum http_err err)
 	case HTTP_E_DNS: return "dns";
 	case HTTP_E_TLS: return "tls";
 	case HTTP_E_TIMEOUT: return "timeout";
+	case HTTP_E_STALL: return "stall";
 	case HTTP_E_CONNECT: return "connect";
 	case HTTP_E_TRUNCATED: return "truncated";
 	case HTTP_E_TOO_BIG: return "too-big";
@@ -749,6 +756,10 @@ long http_submit(struct http_engine *e, const struct http_req *r, char *err)
 	x->ud = r->ud;
 	x->max_body = r->max_body ? r->max_body : HTTP_BODY_MAX_DEFAULT;
 	x->timeout_ns = r->timeout_ns;
+	x->stall_ns = r->stall_ns > 0 ? r->stall_ns : 0;
+	x->last_data = 0;
+	if (x->stall_ns)
+		e->nstall++;
 	x->connect_timeout_ns = cto;
 	x->headers_done = 0;
 	x->added = 0;
@@ -876,6 +887,8 @@ static size_t on_write(char *p, size_t sz, size_t nm, void *ud)
 	size_t n = sz * nm;
 	if (x->fail)
 		return 0;
+	if (x->stall_ns && n)
+		x->last_data = mono_ns();
 	if (!x->headers_done) {
 		/* Body without a header block end (HTTP/0.9 style); treat as headers done. */
 		long code = 0;
@@ -1197,6 +1210,10 @@ static void finish(struct http_engine *e, struct xfer *x, CURLcode rc, int abort
 		curl_multi_remove_handle(e->multi, x->h);
 		x->added = 0;
 	}
+	if (x->stall_ns) {
+		e->nstall--;
+		x->stall_ns = 0;
+	}
 	e->slots[x->slot] = NULL;
 	e->freeslots[e->nfree++] = x->slot;
 	e->active--;
@@ -1207,6 +1224,31 @@ static void finish(struct http_engine *e, struct xfer *x, CURLcode rc, int abort
 	if (x->on_done)
 		x->on_done(x->ud, r);
 	xfer_put(e, x);
+}
+
+#define STALL_TICK_NS 50000000LL
+
+/* Fail the transfers whose body stopped for their stall_ns (outside libcurl's callbacks). */
+static void stall_scan(struct http_engine *e)
+{
+	if (!e->nstall || e->in_curl)
+		return;
+	int64_t now = mono_ns();
+	if (now < e->stall_check_at)
+		return;
+	e->stall_check_at = now + STALL_TICK_NS;
+	/* on_done may submit: slots can move, so index them afresh each time */
+	for (size_t i = 0; i < e->nslots; i++) {
+		struct xfer *x = e->slots[i];
+		if (!x || !x->stall_ns || !x->last_data || x->fail ||
+		    now - x->last_data < x->stall_ns)
+			continue;
+		char d[32];
+		units_fmt_duration(x->stall_ns, d, sizeof(d));
+		x->fail = HTTP_E_STALL;
+		snprintf(x->failmsg, sizeof(x->failmsg), "stalled: a gap of %s with no data", d);
+		finish(e, x, CURLE_ABORTED_BY_CALLBACK, 1);
+	}
 }
 
 void http_cancel(struct http_engine *e, long id)
@@ -1321,6 +1363,13 @@ int http_poll(struct http_engine *e, int64_t timeout_ns, int extra_fd, int *extr
 
 	int64_t now = mono_ns();
 	int64_t wait = timeout_ns;
+	if (e->nstall) {
+		int64_t t = e->stall_check_at - now;
+		if (t < 0)
+			t = 0;
+		if (wait < 0 || t < wait)
+			wait = t;
+	}
 	if (e->timer_at >= 0) {
 		int64_t t = e->timer_at - now;
 		if (t < 0)
@@ -1380,6 +1429,10 @@ int http_poll(struct http_engine *e, int64_t timeout_ns, int extra_fd, int *extr
 	if (extra_reg)
 		epoll_ctl(e->epfd, EPOLL_CTL_DEL, extra_fd, &ev);
 	settle(e);
+	if (e->nstall) {
+		stall_scan(e);
+		settle(e);
+	}
 	return ret < 0 ? -1 : (int)e->active;
 }
 

@@ -29,6 +29,7 @@ enum http_err {
 	HTTP_E_TRUNCATED,    /* connection closed mid-body (incomplete chunked/Content-Length) */
 	HTTP_E_TOO_BIG,      /* body over the request's cap, or a line over HTTP_LINE_MAX */
 	HTTP_E_ABORTED,      /* a callback asked to stop, or http_cancel() */
+	HTTP_E_STALL,        /* no body byte for http_req.stall_ns */
 	HTTP_E_OTHER,
 };
 
@@ -66,6 +67,8 @@ struct http_req {
 	const char *content_type;  /* default "application/json" when a body is given */
 	const char *accept;        /* optional Accept header */
 	int64_t timeout_ns;        /* whole request; 0 = none */
+	int64_t stall_ns;          /* fail with HTTP_E_STALL when, once the body started, no
+				      byte arrives for this long; 0 = none (checked every 50 ms) */
 	int64_t connect_timeout_ns;/* 0 = 10 s */
 	size_t max_body;           /* 0 = HTTP_BODY_MAX_DEFAULT */
 	/*
