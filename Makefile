@@ -13,7 +13,8 @@ PKGS = libcurl libcjson ncursesw readline sqlite3 libmicrohttpd inih
 CC ?= cc
 ifeq ($(SAN),1)
 BUILD ?= build-san
-OPT = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+OPT = -O1 -g -fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined,float-cast-overflow
 else
 BUILD ?= build
 OPT = -O2 -g
