@@ -461,6 +461,34 @@ out:
 	return rc;
 }
 
+/*
+ * Open-loop rates against the run's length: a rate whose -n requests would take more
+ * than a week is refused (returns EXIT_UNKNOWN); one below a request per --duration is
+ * said (one request goes at the start, then none). Returns -1 to go on.
+ */
+static int check_rates(const struct bench_job *j)
+{
+	if (j->cfg.mode != BENCH_OPEN)
+		return -1;
+	for (int i = 0; i < j->nlevels; i++) {
+		double r = j->levels[i];
+		char d[32];
+		if (j->cfg.requests > 1) {
+			double secs = (double)(j->cfg.requests - 1) / r;
+			if (secs > 7 * 86400.0)
+				return cmd_usage_error("bench", "--rate %g with -n %" PRIu64 " would take "
+							"%.3g days: raise the rate or lower -n", r,
+						       j->cfg.requests, secs / 86400);
+		} else if (!j->cfg.requests && j->cfg.duration_ns > 0 &&
+			   r * (j->cfg.duration_ns / 1e9) < 1) {
+			units_fmt_duration(j->cfg.duration_ns, d, sizeof(d));
+			cmd_warn("bench", "--rate %g/s is below one request per --duration %s: one "
+					  "request is sent at the start of the step, no more", r, d);
+		}
+	}
+	return -1;
+}
+
 int cmd_bench(int argc, char **argv, struct ctx *ctx)
 {
 	struct bench_job j;
@@ -469,6 +497,8 @@ int cmd_bench(int argc, char **argv, struct ctx *ctx)
 	char err[ERR_MAX];
 	bench_job_init(&j);
 	int rc = parse_options(argc, argv, ctx, &j, &oo);
+	if (rc < 0)
+		rc = check_rates(&j);
 	if (rc < 0 && bench_job_targets(&j, ctx->fleet, err) < 0) {
 		cmd_error("bench", "%s", err);
 		rc = EXIT_UNKNOWN;

@@ -738,6 +738,12 @@ static void loop_once(struct bench *b, int64_t wake_at, int64_t *tick)
 	}
 }
 
+/* t0 + off without overflow: a rate of 1e-12/s puts the next arrival past INT64_MAX. */
+static int64_t sat_add(int64_t t0, int64_t off)
+{
+	return off > INT64_MAX - t0 ? INT64_MAX : t0 + off;
+}
+
 /* Drive one closed-loop or open-loop phase until every request ended. */
 static int drive(struct bench *b, double level, int open)
 {
@@ -751,9 +757,10 @@ static int drive(struct bench *b, double level, int open)
 	if (open) {
 		for (size_t t = 0; t < nt && t < 64; t++) {
 			char err[ERR_MAX];
+			double lk = level * 1000;
 			arrival_init(&arr[t], cfg->arrival, level, cfg->burst,
-				     cfg->seed + (uint64_t)(level * 1000) + t, err);
-			next[t] = t0 + arrival_next(&arr[t]);
+				     cfg->seed + (lk > 0 && lk < 1e18 ? (uint64_t)lk : 0) + t, err);
+			next[t] = sat_add(t0, arrival_next(&arr[t]));
 		}
 	}
 	/* Closed loop: open the streams in batches, so the loop keeps reading the first
@@ -785,7 +792,7 @@ static int drive(struct bench *b, double level, int open)
 						break;
 					}
 					send_one(b, t, next[t]);
-					next[t] = t0 + arrival_next(&arr[t]);
+					next[t] = sat_add(t0, arrival_next(&arr[t]));
 				}
 				if (b->deadline && next[t] >= b->deadline && !b->limit)
 					continue;
