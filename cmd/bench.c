@@ -468,8 +468,18 @@ out:
  */
 static int check_rates(const struct bench_job *j)
 {
-	if (j->cfg.mode != BENCH_OPEN)
+	if (j->cfg.mode != BENCH_OPEN) {
+		/* closed loop: every stream holds a connection for the whole step */
+		long limit, budget = http_fd_budget(&limit);
+		double most = 0;
+		for (int i = 0; i < j->nlevels; i++)
+			most = j->levels[i] > most ? j->levels[i] : most;
+		if (most > budget)
+			return cmd_usage_error("bench", "-c %.0f needs about %.0f file descriptors; "
+						"the limit is %ld (ulimit -n): raise it or lower -c",
+					       most, most + HTTP_FD_RESERVE, limit);
 		return -1;
+	}
 	for (int i = 0; i < j->nlevels; i++) {
 		double r = j->levels[i];
 		char d[32];

@@ -113,6 +113,7 @@ static void on_root(void *ud, const struct http_response *resp)
 		snprintf(pi->errclass, sizeof(pi->errclass), "%s", ollama_err_name(OLLAMA_E_TIMEOUT));
 		snprintf(pi->errmsg, sizeof(pi->errmsg), "HEAD /: no answer within the timeout");
 	} else {
+		pi->local_err = resp->err == HTTP_E_LOCAL;
 		snprintf(pi->errclass, sizeof(pi->errclass), "%s", ollama_err_name(err));
 		snprintf(pi->errmsg, sizeof(pi->errmsg), "HEAD /: %s", msg[0] ? msg : "failed");
 	}
@@ -550,7 +551,11 @@ void probe_evaluate(struct probe_result *r, const struct nagios_range *warn,
 		pi->nproblems = 0;
 		free(pi->summary);
 		struct buf s = BUF_INIT;
-		if (!pi->up) {
+		if (!pi->up && pi->local_err) {
+			/* this host's fault (no descriptor left): unknown, not down */
+			problem(pi, PROBE_UNKNOWN, "unknown: %s", pi->errmsg);
+			buf_addf(&s, "UNKNOWN (%s)", pi->errmsg);
+		} else if (!pi->up) {
 			problem(pi, PROBE_CRIT, "down: %s", pi->errmsg);
 			buf_addf(&s, "DOWN (%s)", pi->errmsg);
 		} else {

@@ -56,6 +56,7 @@ struct probe_instance {
 	int64_t latency_ns;     /* the figure thresholds apply to: generate (L3) or HEAD / */
 	char errclass[16];      /* ollama_err_name() when down */
 	char errmsg[640];       /* why down, sanitized */
+	int local_err;          /* down for a local reason (no descriptor left): UNKNOWN */
 	int tags_ok, ps_ok;
 	char tags_err[640], ps_err[640];
 	struct probe_model *models;

@@ -49,6 +49,8 @@ struct xfer {
 	int64_t timeout_ns;
 	int64_t connect_timeout_ns;
 	int64_t stall_ns;              /* 0: no stall timer */
+	struct http_engine *eng;
+	int open_errno;                /* socket() failed locally (EMFILE, ...) */
 	int64_t last_data;             /* mono ns of the last body byte, 0 before the first */
 	struct http_lines lines;
 	struct http_response resp;
@@ -138,6 +140,7 @@ const char *http_err_name(enum http_err err)
 	case HTTP_E_TLS: return "tls";
 	case HTTP_E_TIMEOUT: return "timeout";
 	case HTTP_E_STALL: return "stall";
+	case HTTP_E_LOCAL: return "local";
 	case HTTP_E_CONNECT: return "connect";
 	case HTTP_E_TRUNCATED: return "truncated";
 	case HTTP_E_TOO_BIG: return "too-big";
@@ -357,11 +360,14 @@ static int sock_cb(CURL *h, curl_socket_t s, int what, void *userp, void *socket
 
 static curl_socket_t open_cb(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
 {
-	struct http_engine *e = clientp;
+	struct xfer *x = clientp;
+	struct http_engine *e = x->eng;
 	(void)purpose;
 	curl_socket_t s = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
-	if (s == CURL_SOCKET_BAD)
+	if (s == CURL_SOCKET_BAD) {
+		x->open_errno = errno;
 		return s;
+	}
 	uint32_t *st = fd_state(e, s);
 	if (st)
 		*st = FD_OWNED; /* a new descriptor is in no epoll set */
@@ -394,6 +400,20 @@ static void raise_nofile(void)
 		rl.rlim_cur = rl.rlim_max > 1048576 ? 1048576 : rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+}
+
+long http_fd_budget(long *limit)
+{
+	raise_nofile();
+	struct rlimit rl;
+	long soft = 1024;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		soft = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1048576 ? 1048576 :
+		       (long)rl.rlim_cur;
+	if (limit)
+		*limit = soft;
+	long b = soft - HTTP_FD_RESERVE;
+	return b < 4 ? 4 : b;
 }
 
 struct http_engine *http_engine_new(const struct http_engine_opts *o, char *err)
@@ -464,7 +484,9 @@ struct http_engine *http_engine_new(const struct http_engine_opts *o, char *err)
 	e->trace = o->trace;
 	e->trace_bodies = o->trace_bodies;
 	e->trace_ud = o->trace_ud;
-	raise_nofile();
+	/* Connections beyond what the descriptors allow wait in libcurl's queue instead of
+	 * failing at socket() (which would look like the server's fault). */
+	curl_multi_setopt(e->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, http_fd_budget(NULL));
 	return e;
 fail:
 	if (e->epfd >= 0)
@@ -686,7 +708,7 @@ static void setup_easy(struct http_engine *e, struct xfer *x, struct curl_slist 
 	if (e->no_proxy_env)
 		curl_easy_setopt(h, CURLOPT_PROXY, "");
 	curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_cb);
-	curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, e);
+	curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, x);
 	curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, close_cb);
 	curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, e);
 	if (x->timeout_ns > 0)
@@ -756,6 +778,8 @@ long http_submit(struct http_engine *e, const struct http_req *r, char *err)
 	x->ud = r->ud;
 	x->max_body = r->max_body ? r->max_body : HTTP_BODY_MAX_DEFAULT;
 	x->timeout_ns = r->timeout_ns;
+	x->eng = e;
+	x->open_errno = 0;
 	x->stall_ns = r->stall_ns > 0 ? r->stall_ns : 0;
 	x->last_data = 0;
 	if (x->stall_ns)
@@ -989,6 +1013,14 @@ static void classify(struct xfer *x, CURLcode rc, int connected)
 	if (x->fail) {
 		r->err = x->fail;
 		snprintf(r->errmsg, sizeof(r->errmsg), "%s", x->failmsg);
+		return;
+	}
+	if (x->open_errno) {
+		long lim = 0;
+		http_fd_budget(&lim);
+		r->err = HTTP_E_LOCAL;
+		snprintf(r->errmsg, sizeof(r->errmsg), "local error, not the server's: cannot open "
+			 "a socket: %s (ulimit -n is %ld)", strerror(x->open_errno), lim);
 		return;
 	}
 	long oserr = 0;

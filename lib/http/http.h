@@ -30,6 +30,7 @@ enum http_err {
 	HTTP_E_TOO_BIG,      /* body over the request's cap, or a line over HTTP_LINE_MAX */
 	HTTP_E_ABORTED,      /* a callback asked to stop, or http_cancel() */
 	HTTP_E_STALL,        /* no body byte for http_req.stall_ns */
+	HTTP_E_LOCAL,        /* a local resource ran out (file descriptors): not the server */
 	HTTP_E_OTHER,
 };
 
@@ -152,6 +153,15 @@ const char *http_err_name(enum http_err err);
  *  - http_engine_new() raises the soft RLIMIT_NOFILE to the hard limit (bench needs
  *    thousands of sockets).
  */
+
+/*
+ * File descriptors this process can give to connections: the soft RLIMIT_NOFILE (raised
+ * to the hard limit first) less a reserve for the store, stdio and the event loop.
+ * Every engine caps its open connections at this (requests beyond it wait their turn);
+ * *limit receives the soft limit.
+ */
+long http_fd_budget(long *limit);
+#define HTTP_FD_RESERVE 24
 
 /* Stop every request in flight (on_done with HTTP_E_ABORTED for each); requests that
  * those callbacks submit are left running. */

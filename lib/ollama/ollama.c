@@ -132,6 +132,7 @@ static enum ollama_err from_http(enum http_err e)
 	case HTTP_E_TOO_BIG: return OLLAMA_E_TOO_BIG;
 	case HTTP_E_ABORTED: return OLLAMA_E_ABORTED;
 	case HTTP_E_STALL: return OLLAMA_E_STALL;
+	case HTTP_E_LOCAL: return OLLAMA_E_OTHER;
 	case HTTP_E_OTHER: return OLLAMA_E_OTHER;
 	}
 	return OLLAMA_E_OTHER;
