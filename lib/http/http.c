@@ -49,7 +49,6 @@ struct xfer {
 	int64_t timeout_ns;
 	int64_t connect_timeout_ns;
 	int64_t stall_ns;              /* 0: no stall timer */
-	struct http_engine *eng;
 	int open_errno;                /* socket() failed locally (EMFILE, ...) */
 	int64_t last_data;             /* mono ns of the last body byte, 0 before the first */
 	struct http_lines lines;
@@ -110,6 +109,8 @@ struct http_engine {
 	size_t nhc;
 
 	size_t nstall;                 /* transfers in flight with a stall timer */
+	size_t body_bytes;             /* bodies buffered by the transfers in flight */
+	size_t body_budget;
 	int64_t stall_check_at;        /* next scan for stalled transfers */
 
 	struct epoll_event evs[256];
@@ -361,7 +362,7 @@ static int sock_cb(CURL *h, curl_socket_t s, int what, void *userp, void *socket
 static curl_socket_t open_cb(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
 {
 	struct xfer *x = clientp;
-	struct http_engine *e = x->eng;
+	struct http_engine *e = x->e;
 	(void)purpose;
 	curl_socket_t s = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
 	if (s == CURL_SOCKET_BAD) {
@@ -481,6 +482,7 @@ struct http_engine *http_engine_new(const struct http_engine_opts *o, char *err)
 	}
 	e->user_agent = o->user_agent ? xstrdup(o->user_agent)
 				      : xstrdup("obridge/" OBRIDGE_VERSION_STRING);
+	e->body_budget = o->body_budget ? o->body_budget : HTTP_BODY_BUDGET_DEFAULT;
 	e->trace = o->trace;
 	e->trace_bodies = o->trace_bodies;
 	e->trace_ud = o->trace_ud;
@@ -778,7 +780,6 @@ long http_submit(struct http_engine *e, const struct http_req *r, char *err)
 	x->ud = r->ud;
 	x->max_body = r->max_body ? r->max_body : HTTP_BODY_MAX_DEFAULT;
 	x->timeout_ns = r->timeout_ns;
-	x->eng = e;
 	x->open_errno = 0;
 	x->stall_ns = r->stall_ns > 0 ? r->stall_ns : 0;
 	x->last_data = 0;
@@ -933,6 +934,15 @@ static size_t on_write(char *p, size_t sz, size_t nm, void *ud)
 			n < TRACE_BODY_MAX - x->trace_resp.len ? n
 							       : TRACE_BODY_MAX - x->trace_resp.len);
 	if (!x->line_mode) {
+		if (n > x->e->body_budget - x->e->body_bytes) {
+			char s[32];
+			fmt_size(x->e->body_budget, s, sizeof(s));
+			x->fail = HTTP_E_TOO_BIG;
+			snprintf(x->failmsg, sizeof(x->failmsg), "the replies in flight hold more than "
+				 "%s together (the engine's budget for buffered bodies)", s);
+			return 0;
+		}
+		x->e->body_bytes += n;
 		if (buf_add(&x->resp.body, p, n)) {
 			x->fail = HTTP_E_TOO_BIG;
 			snprintf(x->failmsg, sizeof(x->failmsg), "response body too large");
@@ -1245,6 +1255,10 @@ static void finish(struct http_engine *e, struct xfer *x, CURLcode rc, int abort
 	if (x->stall_ns) {
 		e->nstall--;
 		x->stall_ns = 0;
+	}
+	if (!x->line_mode) {
+		size_t held = x->resp.body.len < e->body_bytes ? x->resp.body.len : e->body_bytes;
+		e->body_bytes -= held;
 	}
 	e->slots[x->slot] = NULL;
 	e->freeslots[e->nfree++] = x->slot;

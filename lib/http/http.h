@@ -36,8 +36,11 @@ enum http_err {
 
 /* Longest body line accepted in line mode (Ollama's own client uses 8 MB). */
 #define HTTP_LINE_MAX (8u * 1024 * 1024)
-/* Default body cap when http_req.max_body is 0. */
-#define HTTP_BODY_MAX_DEFAULT (64u * 1024 * 1024)
+/* Default body cap when http_req.max_body is 0: API replies that are not streamed (ps,
+ * tags, show, version) are far smaller. */
+#define HTTP_BODY_MAX_DEFAULT (8u * 1024 * 1024)
+/* Default budget for the bodies that all transfers in flight buffer together. */
+#define HTTP_BODY_BUDGET_DEFAULT (256u * 1024 * 1024)
 
 struct http_timing {
 	int64_t start;      /* submitted (or scheduled send time, see http_req.start_at) */
@@ -99,6 +102,7 @@ struct http_engine_opts {
 	const char *bearer_scope;  /* only to URLs of this origin (scheme://host:port); NULL:
 				      to every URL */
 	long max_host_conns;       /* 0 = unlimited */
+	size_t body_budget;        /* bytes all buffered bodies may hold together; 0 = default */
 	const char *user_agent;    /* default "obridge/<version>" */
 	/* Tracing for -v: one message per finished request (method, URL, status, timings);
 	 * with trace_bodies also request and response bodies. Never includes the token. */
