@@ -19,7 +19,7 @@
 #include "../lib/banned.h"
 
 static const char *const usage[] = {
-	"usage: obridge compare A B [--threshold PCT] [--quantile Q] [--json]",
+	"usage: obridge compare A B [--threshold PCT] [--quantile Q] [--force] [--json]",
 	"",
 	"Compare bench run B (the candidate) with run A (the baseline): steps are aligned by",
 	"concurrency or rate (and instance), and for TTFT, ITL, TPOT and E2E the change of",
@@ -32,7 +32,8 @@ static const char *const usage[] = {
 	"",
 	CMD_OPTIONS,
 	"",
-	"Exit: 0 no regression, 1 a regression, 3 a run is missing or usage error.",
+	"Exit: 0 no regression, 1 a regression, 3 a run is missing or unfinished, or usage",
+	"error.",
 	NULL,
 };
 
@@ -41,6 +42,8 @@ static const struct cmd_opt opts[] = {
 		"smallest change that counts (default 10)"),
 	OPT_VAL("quantile", 0, 'q', CK_TEXT, "Q",
 		"compare this percentile instead of the median (0 < Q < 100)"),
+	OPT_FLAG("force", 0, 'f',
+		"compare runs that did not finish (interrupted, failed,\nrunning) too, with a warning"),
 	OPT_ARG(0, CK_RUN, NULL, "run id"),
 	OPT_END,
 };
@@ -93,7 +96,7 @@ struct cmp {
 	double threshold;
 	char qname[16];
 	struct buf txt, js;
-	int regressions, improvements, aligned, first;
+	int regressions, improvements, aligned, first, force;
 	struct hist *ha, *hb;
 };
 
@@ -269,6 +272,9 @@ static int parse_options(int argc, char **argv, struct cmp *st, int *optind_out)
 				return cmd_usage_error("compare", "--threshold must be a percentage >= 0, "
 						       "not '%s'", g.arg);
 			break;
+		case 'f':
+			st->force = 1;
+			break;
 		case 'q':
 			st->o.quantile = strtod(g.arg, &end);
 			if (!*g.arg || *end || !(st->o.quantile > 0 && st->o.quantile < 100))
@@ -285,8 +291,25 @@ static int parse_options(int argc, char **argv, struct cmp *st, int *optind_out)
 	return -1;
 }
 
+/* A run that did not finish has partial figures: no verdict on it without --force.
+ * Returns 0 to go on, -1 to stop (said). */
+static int check_finished(const struct bench_run *r, int force)
+{
+	const char *s = r->run.status;
+	if (!strcmp(s, "ok") || !strcmp(s, "warn"))
+		return 0;
+	if (force) {
+		cmd_warn("compare", "run %" PRId64 " is %s: its figures are partial", r->run.id, s);
+		return 0;
+	}
+	cmd_error("compare", "run %" PRId64 " is %s, not finished: its figures are partial "
+			     "(--force compares it anyway)", r->run.id, s);
+	return -1;
+}
+
 /* Load the runs named by argv[0] and argv[1]; returns -1 to go on, else the exit code. */
-static int load_runs(struct ctx *ctx, char **argv, struct bench_run *ra, struct bench_run *rb)
+static int load_runs(struct ctx *ctx, char **argv, struct bench_run *ra, struct bench_run *rb,
+		     int force)
 {
 	int64_t ida, idb;
 	char err[ERR_MAX];
@@ -303,6 +326,11 @@ static int load_runs(struct ctx *ctx, char **argv, struct bench_run *ra, struct 
 		bench_run_release(ra);
 		return EXIT_UNKNOWN;
 	}
+	if (check_finished(ra, force) < 0 || check_finished(rb, force) < 0) {
+		bench_run_release(ra);
+		bench_run_release(rb);
+		return EXIT_UNKNOWN;
+	}
 	return -1;
 }
 
@@ -314,7 +342,7 @@ int cmd_compare(int argc, char **argv, struct ctx *ctx)
 	int first_operand = 0;
 	int rc = parse_options(argc, argv, &st, &first_operand);
 	if (rc < 0)
-		rc = load_runs(ctx, argv + first_operand, &ra, &rb);
+		rc = load_runs(ctx, argv + first_operand, &ra, &rb, st.force);
 	if (rc >= 0)
 		return rc;
 	struct buf diffs = BUF_INIT;

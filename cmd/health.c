@@ -513,12 +513,14 @@ static int one_run(struct ctx *ctx, struct http_engine *e, const struct hopts *o
 	po.cancel = (const volatile int *)&cmd_interrupted;
 	struct probe_result r;
 	char err[ERR_MAX];
-	int64_t id;
-	if (record_begin(ctx, o, &id) < 0)
+	int64_t id = 0;
+	/* without a store (it could not be opened) the fleet is still checked and shown */
+	if (ctx->store && record_begin(ctx, o, &id) < 0)
 		return EXIT_UNKNOWN;
 	if (probe_run(e, ctx->fleet, &po, &r, err) < 0) {
 		cmd_error("health", "%s", err);
-		store_run_finish(ctx->store, id, "failed", NULL, err);
+		if (ctx->store)
+			store_run_finish(ctx->store, id, "failed", NULL, err);
 		return EXIT_UNKNOWN;
 	}
 	probe_evaluate(&r, &o->warn, &o->crit);
@@ -526,7 +528,7 @@ static int one_run(struct ctx *ctx, struct http_engine *e, const struct hopts *o
 	struct buf hooks;
 	buf_init(&hooks, 1024 * 1024);
 	int rc = exit_for(r.state);
-	if (record(ctx, id, &r, o, json, &hooks) < 0)
+	if (ctx->store && record(ctx, id, &r, o, json, &hooks) < 0)
 		rc = EXIT_UNKNOWN;
 
 	if (o->textfile) {
@@ -802,19 +804,27 @@ int cmd_health(int argc, char **argv, struct ctx *ctx)
 		return cmd_getopt_exit(c);
 	if (g.optind < argc)
 		return cmd_usage_error("health", "unexpected argument '%s'", argv[g.optind]);
-	if (ctx_open_store(ctx, "health") < 0)
-		return EXIT_UNKNOWN;
+	if (ctx_open_store(ctx, "health") < 0) {
+		if (o.history)
+			return EXIT_UNKNOWN;
+		/* The check does not need the store: check and print, say what is lost. */
+		cmd_warn("health", "the store failed (above): this check is not recorded%s",
+			 o.on_fail ? ", and --on-fail, which counts failures in it, does not run" :
+				     "");
+	}
 	if (o.history)
 		return show_history(ctx, &o);
 
 	/* One health run at a time per store: cron runs must not pile up. */
 	struct lock lk = LOCK_INIT;
-	char *lockpath = xasprintf("%s.health.lock", store_path(ctx->store));
-	int lr = lock_acquire(&lk, lockpath, o.lock_wait_ns, err);
-	free(lockpath);
-	if (lr != 0) {
-		cmd_error("health", "%s", err);
-		return EXIT_UNKNOWN;
+	if (ctx->store) {
+		char *lockpath = xasprintf("%s.health.lock", store_path(ctx->store));
+		int lr = lock_acquire(&lk, lockpath, o.lock_wait_ns, err);
+		free(lockpath);
+		if (lr != 0) {
+			cmd_error("health", "%s", err);
+			return EXIT_UNKNOWN;
+		}
 	}
 	struct http_engine *e = ctx_http_engine(ctx, "health");
 	if (!e) {

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../util/buf.h"
@@ -34,10 +35,34 @@ struct parse_state {
 	const char *text;  /* the whole file */
 	size_t len, pos;
 	int line;          /* lines served to inih so far */
+	char **keys;       /* the keys of the current section, for duplicates */
+	int *key_lines;
+	size_t nkeys;
 };
 
 static int fail(struct parse_state *ps, int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+static void keys_reset(struct parse_state *ps)
+{
+	for (size_t i = 0; i < ps->nkeys; i++)
+		free(ps->keys[i]);
+	ps->nkeys = 0;
+}
+
+/* A key given twice in one section: an error naming both lines. Returns 0 or -1. */
+static int key_seen(struct parse_state *ps, const char *key, int line)
+{
+	for (size_t i = 0; i < ps->nkeys; i++)
+		if (!strcmp(ps->keys[i], key))
+			return fail(ps, line, "duplicate key '%s' in [%s] (first at line %d)", key,
+				    ps->section ? ps->section : "", ps->key_lines[i]), -1;
+	ps->keys = xrealloc(ps->keys, (ps->nkeys + 1) * sizeof(*ps->keys));
+	ps->key_lines = xrealloc(ps->key_lines, (ps->nkeys + 1) * sizeof(*ps->key_lines));
+	ps->keys[ps->nkeys] = xstrdup(key);
+	ps->key_lines[ps->nkeys++] = line;
+	return 0;
+}
 
 static int fail(struct parse_state *ps, int line, const char *fmt, ...)
 {
@@ -145,6 +170,7 @@ static int valid_digest(const char *v)
 
 static int on_section(struct parse_state *ps, const char *section, int line)
 {
+	keys_reset(ps);
 	free(ps->section);
 	ps->section = xstrdup(section);
 	ps->section_line = line;
@@ -406,6 +432,8 @@ static int ini_cb(void *user, const char *section, const char *name, const char 
 	(void)section; /* sections are seen by line_reader, which knows their line numbers */
 	if (ps->failed)
 		return 0;
+	if (ps->kind != SEC_NONE && ps->kind != SEC_BAD && key_seen(ps, name, ps->line) < 0)
+		return 0;
 	char *v = trim_dup(value ? value : "");
 	int r = on_key(ps, name, v, ps->line);
 	free(v);
@@ -528,6 +556,9 @@ static int finish(struct parse_state *ps)
 
 static void state_release(struct parse_state *ps)
 {
+	keys_reset(ps);
+	free(ps->keys);
+	free(ps->key_lines);
 	free(ps->section);
 	for (size_t i = 0; i < ps->f->nmodels; i++)
 		free(ps->model_groups_raw ? ps->model_groups_raw[i] : NULL);
@@ -570,6 +601,12 @@ int fleet_load(struct fleet *f, const char *path, char *err)
 		memset(f, 0, sizeof(*f));
 		return seterr(err, "cannot read fleet file '%s': %s", path, strerror(errno));
 	}
+	struct stat st;
+	if (fstat(fileno(fp), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fclose(fp);
+		memset(f, 0, sizeof(*f));
+		return seterr(err, "cannot read fleet file '%s': it is a directory", path);
+	}
 	struct buf b;
 	buf_init(&b, 16u * 1024 * 1024);
 	char chunk[8192];
@@ -598,7 +635,17 @@ int fleet_parse_string(struct fleet *f, const char *text, const char *name, char
 	return parse_text(f, text, strlen(text), name, err);
 }
 
+static int from_hosts(struct fleet *f, const char *const *hosts, size_t n, const char *label,
+		      char *err);
+
 int fleet_from_hosts(struct fleet *f, const char *const *hosts, size_t n, char *err)
+{
+	return from_hosts(f, hosts, n, "-H", err);
+}
+
+/* label: where the hosts came from, for messages ("-H", "$OLLAMA_HOST"). */
+static int from_hosts(struct fleet *f, const char *const *hosts, size_t n, const char *label,
+		      char *err)
 {
 	memset(f, 0, sizeof(*f));
 	f->name = xstrdup("ad hoc");
@@ -607,7 +654,12 @@ int fleet_from_hosts(struct fleet *f, const char *const *hosts, size_t n, char *
 		if (fleet_host_url(hosts[i], url, sizeof(url), err) < 0) {
 			char tmp[ERR_MAX];
 			snprintf(tmp, sizeof(tmp), "%s", err);
-			seterr(err, "-H '%s': %s", hosts[i], tmp);
+			char *shown = text_redact(xstrdup(hosts[i]));
+			if (strstr(tmp, hosts[i]))
+				seterr(err, "%s: %s", label, text_redact(tmp));
+			else
+				seterr(err, "%s '%s': %s", label, shown, text_redact(tmp));
+			free(shown);
 			fleet_release(f);
 			return -1;
 		}
@@ -726,7 +778,24 @@ int fleet_host_url(const char *in, char *out, size_t n, char *err)
 		}
 		p = sep + 3;
 	}
-	/* host[:port][/path] */
+	/* host[:port][/path]: no user information (it would be echoed and sent), no query or
+	 * fragment (the API path is appended: "#x" would swallow it), no API path */
+	if (memchr(p, '@', strcspn(p, "/"))) {
+		free(s);
+		return seterr(err, "a host URL with user information (user:password@) is not "
+				   "supported: give a key with $OBRIDGE_API_KEY or api_key_file");
+	}
+	if (strpbrk(p, "?#")) {
+		free(s);
+		return seterr(err, "'%s': a host URL has no query or fragment (the API path is "
+				   "appended to it)", in);
+	}
+	char *apip = strstr(p, "/api");
+	if (apip && (apip[4] == '\0' || apip[4] == '/')) {
+		free(s);
+		return seterr(err, "'%s': give the server's base URL, without an API path such "
+				   "as /api/tags", in);
+	}
 	char *path = strchr(p, '/');
 	char pathbuf[512] = "";
 	if (path) {
@@ -827,7 +896,7 @@ int fleet_resolve(struct fleet *f, const char *fleet_path, const char *const *ho
 	}
 	const char *oh = getenv("OLLAMA_HOST");
 	const char *h = oh && *oh ? oh : "127.0.0.1:11434";
-	if (fleet_from_hosts(f, &h, 1, err) < 0)
+	if (from_hosts(f, &h, 1, oh && *oh ? "$OLLAMA_HOST" : "the default host", err) < 0)
 		return -1;
 	f->source = xstrdup(oh && *oh ? "$OLLAMA_HOST" : "default 127.0.0.1:11434");
 	return 0;

@@ -1134,6 +1134,16 @@ static void classify(struct xfer *x, CURLcode rc, int connected)
 		r->err = HTTP_E_TOO_BIG;
 		snprintf(r->errmsg, sizeof(r->errmsg), "response body too large");
 		break;
+	case CURLE_OUT_OF_MEMORY:
+		if (!x->headers_done) {
+			/* libcurl's cap on a response's headers, not this host's memory */
+			r->err = HTTP_E_TOO_BIG;
+			snprintf(r->errmsg, sizeof(r->errmsg), "response headers too large");
+		} else {
+			r->err = HTTP_E_OTHER;
+			snprintf(r->errmsg, sizeof(r->errmsg), "out of memory: %s", detail);
+		}
+		break;
 	case CURLE_URL_MALFORMAT:
 	case CURLE_UNSUPPORTED_PROTOCOL:
 		r->err = HTTP_E_OTHER;
