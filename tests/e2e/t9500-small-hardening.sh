@@ -50,20 +50,22 @@ test_expect_success 'a corrupt store: health still checks and prints, and says t
 	grep_q "^OBRIDGE OK - 1/1 up" out && grep_q "store failed" err
 '
 
+# A server whose response header is 2 MB.
+cat >big.pl <<'PERL'
+use IO::Socket::INET;
+$SIG{PIPE} = "IGNORE";
+my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1", LocalPort => $ARGV[0],
+	Listen => 5, ReuseAddr => 1) or die "listen: $!";
+print STDOUT "ready\n"; STDOUT->flush;
+while (my $c = $s->accept) {
+	while (<$c>) { last if /^\r?\n$/; }
+	print $c "HTTP/1.1 200 OK\r\nX-Big: " . ("a" x 2000000) . "\r\nContent-Length: 2\r\n\r\nok";
+	close $c;
+}
+PERL
+
 test_expect_success 'a 2 MB response header is "too large", not "Out of memory"' '
-	port=$(( $(_rand_port) + 7 )) &&
-	cat >big.pl <<-\PERL &&
-	use IO::Socket::INET;
-	$SIG{PIPE} = "IGNORE";
-	my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1", LocalPort => $ARGV[0],
-		Listen => 5, ReuseAddr => 1) or die "listen: $!";
-	print STDOUT "ready\n"; STDOUT->flush;
-	while (my $c = $s->accept) {
-		while (<$c>) { last if /^\r?\n$/; }
-		print $c "HTTP/1.1 200 OK\r\nX-Big: " . ("a" x 2000000) . "\r\nContent-Length: 2\r\n\r\nok";
-		close $c;
-	}
-	PERL
+	port=$(( $(_rand_port) + 7 ))
 	perl big.pl $port >perl.out 2>&1 &
 	pid=$!; n=0; while [ $n -lt 50 ] && ! grep -q ready perl.out; do sleep 0.1; n=$((n + 1)); done
 	"$OBRIDGE" -H "http://127.0.0.1:$port" ps >out 2>err; rc=$?
