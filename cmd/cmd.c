@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../lib/fleet/fleet.h"
 #include "../lib/http/http.h"
@@ -283,6 +284,26 @@ struct http_engine *ctx_http_engine(struct ctx *ctx, const char *cmd)
 	struct http_engine_opts o = { 0 };
 	char err[ERR_MAX];
 	o.insecure = ctx->insecure;
+	/* as curl: --cacert, then the fleet's ca_file, then $CURL_CA_BUNDLE, $SSL_CERT_FILE */
+	const char *ca = ctx->ca_file;
+	const char *from = "--cacert";
+	if (!ca && ctx->fleet && ctx->fleet->ca_file) {
+		ca = ctx->fleet->ca_file;
+		from = "ca_file";
+	}
+	if (!ca && getenv("CURL_CA_BUNDLE") && *getenv("CURL_CA_BUNDLE")) {
+		ca = getenv("CURL_CA_BUNDLE");
+		from = "$CURL_CA_BUNDLE";
+	}
+	if (!ca && getenv("SSL_CERT_FILE") && *getenv("SSL_CERT_FILE")) {
+		ca = getenv("SSL_CERT_FILE");
+		from = "$SSL_CERT_FILE";
+	}
+	if (ca && access(ca, R_OK) < 0) {
+		cmd_error(cmd, "%s '%s': %s", from, ca, strerror(errno));
+		return NULL;
+	}
+	o.ca_file = ca;
 	o.bearer_token = ctx->api_key;
 	/* The key is for the balancer (design.md); instances and metrics_url get it only with
 	 * api_key_scope = all. Ad hoc targets (-H) are what the user named: they get it. */

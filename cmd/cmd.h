@@ -52,6 +52,7 @@ struct ctx {
 	int quiet;              /* -q */
 	int verbose;            /* -v count */
 	int insecure;           /* --insecure */
+	const char *ca_file;    /* --cacert */
 	int stdout_tty;
 	struct fleet *fleet;    /* with NEED_FLEET */
 	struct store *store;    /* with NEED_STORE */

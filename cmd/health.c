@@ -32,6 +32,7 @@ static const char *const usage[] = {
 	"                      [--format text|json|nagios|prom] [--textfile DIR]",
 	"                      [--timeout D] [--after N] [--on-fail CMD] [--watch D]",
 	"                      [--on-fail-timeout D] [--lock-wait D] [-m MODEL]",
+	"                      [--cert-days W[,C]]",
 	"       obridge health --history [--since D]",
 	"",
 	"Check every instance of the fleet in parallel and exit with the Nagios state:",
@@ -61,6 +62,8 @@ static const struct cmd_opt opts[] = {
 		"run CMD (with /bin/sh -c) once per failing instance, with\nOBRIDGE_INSTANCE, OBRIDGE_URL, OBRIDGE_STATE and\nOBRIDGE_MESSAGE in its environment; its output is shown on\nstderr and stored with the run"),
 	OPT_VAL("on-fail-timeout", 0, 256, CK_TEXT, "D",
 		"kill the hook's process group after D (default 30s)"),
+	OPT_VAL("cert-days", 0, 257, CK_TEXT, "W[,C]",
+		"https instances: WARNING when the TLS certificate expires\nwithin W days, CRITICAL within C (default 0)"),
 	OPT_VAL("watch", 0, 'W', CK_TEXT, "D",
 		"repeat every D in the foreground until interrupted"),
 	OPT_VAL("lock-wait", 0, 'L', CK_TEXT, "D",
@@ -90,6 +93,7 @@ struct hopts {
 	int after;
 	const char *on_fail;
 	int64_t on_fail_timeout_ns;
+	int cert_warn, cert_crit, cert_check;
 	int64_t watch_ns;
 	int64_t lock_wait_ns;
 	const char *model;
@@ -524,6 +528,8 @@ static int one_run(struct ctx *ctx, struct http_engine *e, const struct hopts *o
 		return EXIT_UNKNOWN;
 	}
 	probe_evaluate(&r, &o->warn, &o->crit);
+	if (o->cert_check)
+		probe_cert_check(&r, o->cert_warn, o->cert_crit, (int64_t)time(NULL));
 	char *json = result_json(&r, ctx);
 	struct buf hooks;
 	buf_init(&hooks, 1024 * 1024);
@@ -792,6 +798,18 @@ int cmd_health(int argc, char **argv, struct ctx *ctx)
 		case 'O':
 			o.on_fail = g.arg;
 			break;
+		case 257: {
+			long w = strtol(g.arg, &end, 10), cr = 0;
+			if (*end == ',')
+				cr = strtol(end + 1, &end, 10);
+			if (*end || w < 0 || cr < 0 || w > 36500 || cr > w)
+				return cmd_usage_error("health", "--cert-days must be W or W,C (days, C no "
+								 "more than W), not '%s'", g.arg);
+			o.cert_warn = (int)w;
+			o.cert_crit = (int)cr;
+			o.cert_check = 1;
+			break;
+		}
 		case 'm':
 			o.model = g.arg;
 			break;

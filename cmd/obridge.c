@@ -26,7 +26,7 @@ const struct cmd commands[] = {
 const size_t ncommands = ARRAY_SIZE(commands);
 
 enum { G_FLEET = 256, G_HOST, G_DB, G_JSON, G_NOCOLOR, G_INSECURE, G_QUIET, G_VERBOSE,
-       G_VERSION, G_HELP };
+       G_VERSION, G_HELP, G_CACERT };
 
 /* The global options: parsed by global_option, shown by -h, offered by completion. */
 const struct cmd_opt global_opts[] = {
@@ -40,6 +40,8 @@ const struct cmd_opt global_opts[] = {
 	OPT_FLAG("json", 0, G_JSON, "machine-readable output"),
 	OPT_FLAG("no-color", 0, G_NOCOLOR, "no colour (also NO_COLOR=1)"),
 	OPT_FLAG("insecure", 0, G_INSECURE, "do not verify TLS certificates"),
+	OPT_VAL("cacert", 0, G_CACERT, CK_FILE, "FILE",
+		"trust the CA certificates in FILE (PEM) (default: the\nfleet's ca_file, $CURL_CA_BUNDLE, $SSL_CERT_FILE, the system's)"),
 	OPT_FLAG("quiet", 'q', G_QUIET, "print only what matters"),
 	OPT_FLAG("verbose", 'v', G_VERBOSE, "log every request to stderr (-vv: with bodies)"),
 	OPT_FLAG("version", 0, G_VERSION, "print the version and exit"),
@@ -222,6 +224,9 @@ static int global_option(struct ctx *ctx, int argc, char **argv, int *i, int bef
 		break;
 	case G_INSECURE:
 		ctx->insecure = 1;
+		break;
+	case G_CACERT:
+		ctx->ca_file = val;
 		break;
 	case G_QUIET:
 		ctx->quiet = 1;

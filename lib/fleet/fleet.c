@@ -285,7 +285,13 @@ static int on_key(struct parse_state *ps, const char *key, const char *value, in
 			if (!*value)
 				return fail(ps, line, "api_key_file: empty value");
 			free(f->api_key_file);
+	free(f->ca_file);
 			f->api_key_file = xstrdup(value);
+		} else if (!strcmp(key, "ca_file")) {
+			if (!*value)
+				return fail(ps, line, "ca_file: empty value");
+			free(f->ca_file);
+			f->ca_file = xstrdup(value);
 		} else if (!strcmp(key, "api_key_scope")) {
 			if (strcmp(value, "balancer") && strcmp(value, "all"))
 				return fail(ps, line, "api_key_scope: expected balancer or all, got '%s'",
@@ -302,7 +308,7 @@ static int on_key(struct parse_state *ps, const char *key, const char *value, in
 			*(key[0] == 'n' ? &ps->def_num_parallel : &ps->def_max_loaded) = (int)n;
 		} else {
 			return fail(ps, line, "unknown key '%s' in [fleet] (expected name, balancer, "
-					      "api_key_file, api_key_scope, shared_store, num_parallel, "
+					      "api_key_file, api_key_scope, ca_file, shared_store, num_parallel, "
 					      "max_loaded)",
 				    key);
 		}

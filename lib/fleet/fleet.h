@@ -46,6 +46,7 @@ struct fleet {
 	char *balancer;    /* normalised URL or NULL */
 	char *api_key_file;
 	int api_key_all;   /* api_key_scope = all: the key goes to instances too */
+	char *ca_file;     /* CA certificates (PEM) to trust for https, or NULL */
 	int shared_store;  /* instances share one OLLAMA_MODELS directory: pull once */
 
 	struct fleet_instance *instances;

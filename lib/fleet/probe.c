@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "fleet.h"
 #include "../http/http.h"
@@ -104,6 +105,7 @@ static void on_root(void *ud, const struct http_response *resp)
 	char msg[512];
 	enum ollama_err err = ollama_classify(resp, NULL, msg, sizeof(msg));
 	pi->root_status = resp->status;
+	pi->cert_expiry_s = resp->cert_expiry_s;
 	pi->root_ns = resp->t.end - resp->t.start;
 	pi->latency_ns = pi->root_ns;
 	if (resp->err == HTTP_OK && resp->status == 200) {
@@ -421,6 +423,7 @@ struct probe_job *probe_start(struct http_engine *e, const struct fleet *f,
 		hr.url = root;
 		hr.timeout_ns = remaining(px);
 		hr.on_done = on_root;
+		hr.certinfo = !strncasecmp(hr.url, "https:", 6); /* for probe_cert_check */
 		struct preq *rq = xcalloc(1, sizeof(*rq));
 		rq->p = p;
 		rq->kind = 0;

@@ -57,6 +57,7 @@ struct probe_instance {
 	char errclass[16];      /* ollama_err_name() when down */
 	char errmsg[640];       /* why down, sanitized */
 	int local_err;          /* down for a local reason (no descriptor left): UNKNOWN */
+	int64_t cert_expiry_s;  /* https: the certificate's notAfter (epoch s), 0 unknown */
 	int tags_ok, ps_ok;
 	char tags_err[640], ps_err[640];
 	struct probe_model *models;
@@ -111,5 +112,12 @@ void probe_result_release(struct probe_result *r);
 
 /* "ok", "warn", "crit", "unknown" (and "down" for an instance that is not up). */
 const char *probe_state_word(const struct probe_instance *pi);
+
+/*
+ * After probe_evaluate: the TLS certificate of every https instance that answered, against
+ * thresholds in days (check_http -C W,C): expiring within warn_days is a WARNING, within
+ * crit_days (or expired) CRITICAL. Adds the problems, raises the states. (lib/fleet/cert.c)
+ */
+void probe_cert_check(struct probe_result *r, int warn_days, int crit_days, int64_t now_s);
 
 #endif

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -50,6 +51,7 @@ struct xfer {
 	int64_t connect_timeout_ns;
 	int64_t stall_ns;              /* 0: no stall timer */
 	int open_errno;                /* socket() failed locally (EMFILE, ...) */
+	int certinfo;
 	int64_t last_data;             /* mono ns of the last body byte, 0 before the first */
 	struct http_lines lines;
 	struct http_response resp;
@@ -97,6 +99,7 @@ struct http_engine {
 	size_t npend_cancel, cap_cancel;
 
 	int insecure;
+	char *ca_file;
 	int no_proxy_env;              /* no proxy variable set: spare libcurl the lookups */
 	char *auth_header;             /* "Authorization: Bearer ..." (secret) */
 	char *auth_origin;             /* send it only to this scheme://host:port, or NULL */
@@ -460,6 +463,7 @@ struct http_engine *http_engine_new(const struct http_engine_opts *o, char *err)
 	e->timer_at = -1;
 	e->seq = 1;
 	e->insecure = o->insecure;
+	e->ca_file = o->ca_file && *o->ca_file ? xstrdup(o->ca_file) : NULL;
 	/* libcurl reads these (as detect_proxy() does) on every request; when none is set,
 	 * saying "no proxy" up front gives the same result without the lookups. */
 	e->no_proxy_env = 1;
@@ -543,6 +547,7 @@ void http_engine_free(struct http_engine *e)
 	if (e->auth_header)
 		secret_free(e->auth_header);
 	free(e->auth_origin);
+	free(e->ca_file);
 	free(e->user_agent);
 	free(e->slots);
 	free(e->freeslots);
@@ -722,6 +727,10 @@ static void setup_easy(struct http_engine *e, struct xfer *x, struct curl_slist 
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
+	if (e->ca_file)
+		curl_easy_setopt(h, CURLOPT_CAINFO, e->ca_file);
+	if (x->certinfo)
+		curl_easy_setopt(h, CURLOPT_CERTINFO, 1L);
 	int has_body = x->body != NULL;
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 	x->cfg_hdrs = hdrs;
@@ -757,7 +766,7 @@ long http_submit(struct http_engine *e, const struct http_req *r, char *err)
 	/* A pooled handle still set up for the same request needs only its body. */
 	int same = x->configured && strcmp(x->url, r->url) == 0 &&
 		   strcmp(x->method, method) == 0 && x->timeout_ns == r->timeout_ns &&
-		   x->connect_timeout_ns == cto;
+		   x->connect_timeout_ns == cto && x->certinfo == (r->certinfo != 0);
 	if (!same) {
 		free(x->url);
 		free(x->method);
@@ -780,6 +789,7 @@ long http_submit(struct http_engine *e, const struct http_req *r, char *err)
 	x->ud = r->ud;
 	x->max_body = r->max_body ? r->max_body : HTTP_BODY_MAX_DEFAULT;
 	x->timeout_ns = r->timeout_ns;
+	x->certinfo = r->certinfo != 0;
 	x->open_errno = 0;
 	x->stall_ns = r->stall_ns > 0 ? r->stall_ns : 0;
 	x->last_data = 0;
@@ -1213,6 +1223,29 @@ static void trace_done(struct http_engine *e, struct xfer *x)
 	buf_release(&b);
 }
 
+/* The leaf certificate's "Expire date" from CURLINFO_CERTINFO ("Jan  2 03:04:05 2027 GMT"),
+ * as seconds since the epoch; 0 when not known (a reused connection has none). */
+static int64_t cert_expiry(CURL *h)
+{
+	struct curl_certinfo *ci = NULL;
+	if (curl_easy_getinfo(h, CURLINFO_CERTINFO, &ci) != CURLE_OK || !ci || ci->num_of_certs < 1)
+		return 0;
+	for (struct curl_slist *l = ci->certinfo[0]; l; l = l->next) {
+		if (strncmp(l->data, "Expire date:", 12))
+			continue;
+		struct tm tm;
+		memset(&tm, 0, sizeof(tm));
+		const char *v = l->data + 12;
+		while (*v == ' ')
+			v++;
+		const char *end = strptime(v, "%b %d %H:%M:%S %Y", &tm);
+		if (!end)
+			return 0;
+		return (int64_t)timegm(&tm);
+	}
+	return 0;
+}
+
 /* Complete x: remove it from curl, fill the response, call on_done, recycle. */
 static void finish(struct http_engine *e, struct xfer *x, CURLcode rc, int aborted)
 {
@@ -1248,6 +1281,8 @@ static void finish(struct http_engine *e, struct xfer *x, CURLcode rc, int abort
 		rc = CURLE_ABORTED_BY_CALLBACK;
 	classify(x, rc, connected);
 	text_redact(x->resp.errmsg);
+	if (x->certinfo && x->added)
+		r->cert_expiry_s = cert_expiry(x->h);
 	if (x->line_mode && rc == CURLE_OK && !x->fail) {
 		int lr = http_lines_finish(&x->lines, x->on_line, x->ud, now);
 		if (lr < 0) {

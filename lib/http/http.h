@@ -61,6 +61,8 @@ struct http_response {
 	const char *method;
 	size_t bytes;              /* body bytes received */
 	int reused;                /* the connection was reused */
+	int64_t cert_expiry_s;     /* with req.certinfo: the server certificate's notAfter
+				      (seconds since the epoch), 0 when not known */
 };
 
 struct http_req {
@@ -75,6 +77,7 @@ struct http_req {
 				      byte arrives for this long; 0 = none (checked every 50 ms) */
 	int64_t connect_timeout_ns;/* 0 = 10 s */
 	size_t max_body;           /* 0 = HTTP_BODY_MAX_DEFAULT */
+	int certinfo;              /* https: fill resp.cert_expiry_s (on a new connection) */
 	/*
 	 * Line mode: instead of buffering the body, call on_line for every complete line
 	 * (LF-terminated, CR stripped; a final unterminated line is delivered at the end).
@@ -98,6 +101,7 @@ struct http_req {
 
 struct http_engine_opts {
 	int insecure;              /* skip TLS verification */
+	const char *ca_file;       /* trust the CAs in this PEM file (NULL: the system's) */
 	const char *bearer_token;  /* sent as Authorization: Bearer; copied, wiped on free */
 	const char *bearer_scope;  /* only to URLs of this origin (scheme://host:port); NULL:
 				      to every URL */

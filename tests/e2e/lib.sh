@@ -198,6 +198,7 @@ sim_stop() {
 # nginx_start NAME: start nginx on a free port with the server-block body read from stdin
 # (@PORT@ is replaced by the port); sets NGX_PORT and NGX_URL; the access log,
 # "$NGX_DIR/NAME.log", has one line per request: the Authorization header and the URI.
+# With NGX_TLS="CERT KEY" (PEM files) it listens with TLS and NGX_URL is https.
 nginx_start() {
 	NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 	[ -x "$NGINX" ] || { echo "nginx_start: no nginx" >&2; return 1; }
@@ -223,7 +224,8 @@ http {
 	uwsgi_temp_path $NGX_DIR/uwsgi;
 	scgi_temp_path $NGX_DIR/scgi;
 	server {
-		listen 127.0.0.1:$NGX_PORT;
+		listen 127.0.0.1:$NGX_PORT${NGX_TLS:+ ssl};
+$([ -n "${NGX_TLS:-}" ] && printf '\t\tssl_certificate %s;\n\t\tssl_certificate_key %s;\n' $NGX_TLS)
 		default_type application/json;
 $(printf '%s\n' "$_body" | sed "s/@PORT@/$NGX_PORT/g")
 	}
@@ -233,9 +235,11 @@ NGXEOF
 		_ngx=$!
 		_n=0
 		while [ $_n -lt 100 ]; do
-			if curl -s -o /dev/null "http://127.0.0.1:$NGX_PORT/"; then
+			_scheme=http
+			[ -n "${NGX_TLS:-}" ] && _scheme=https
+			if curl -s -k -o /dev/null "$_scheme://127.0.0.1:$NGX_PORT/"; then
 				SIM_PIDS="$SIM_PIDS $_ngx"
-				NGX_URL="http://127.0.0.1:$NGX_PORT"
+				NGX_URL="$_scheme://127.0.0.1:$NGX_PORT"
 				: >"$NGX_DIR/$1.log"
 				return 0
 			fi
