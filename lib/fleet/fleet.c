@@ -600,6 +600,17 @@ static int parse_text(struct fleet *f, const char *text, size_t len, const char 
 	return 0;
 }
 
+int fleet_parse(struct fleet *f, const char *text, size_t len, const char *name, char *err)
+{
+	/* parse_text wants the text NUL-terminated */
+	char *copy = xmalloc(len + 1);
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	int r = parse_text(f, copy, len, name, err);
+	free(copy);
+	return r;
+}
+
 int fleet_load(struct fleet *f, const char *path, char *err)
 {
 	FILE *fp = fopen(path, "r");

@@ -169,6 +169,22 @@ static void test_buf(void **state)
 	buf_release(&b);
 }
 
+/* Regressions found by make fuzz. */
+static void test_fuzz_regressions(void **state)
+{
+	(void)state;
+	char err[ERR_MAX];
+	uint64_t b;
+	/* 4e99 bytes overflowed the cast to uint64_t (UBSan float-cast-overflow) */
+	assert_int_equal(units_parse_size("4096789999999999999999999999999999999999999999999999999"
+					  "999999999999999999999999999999999999999999999", &b, err), -1);
+	assert_non_null(strstr(err, "too large"));
+	assert_int_equal(units_parse_size("nan", &b, err), -1);
+	assert_int_equal(units_parse_size("1e30G", &b, err), -1);
+	assert_int_equal(units_parse_size("8M", &b, err), 0);
+	assert_true(b == 8u * 1024 * 1024);
+}
+
 static void test_redact(void **state)
 {
 	(void)state;
@@ -205,6 +221,7 @@ int main(void)
 		cmocka_unit_test(test_durations), cmocka_unit_test(test_format),
 		cmocka_unit_test(test_time),      cmocka_unit_test(test_sanitize),
 		cmocka_unit_test(test_buf),       cmocka_unit_test(test_redact),
+		cmocka_unit_test(test_fuzz_regressions),
 	};
 	return cmocka_run_group_tests_name("units", tests, NULL, NULL);
 }
