@@ -36,7 +36,7 @@ E2E = $(sort $(wildcard tests/e2e/t[0-9]*.sh))
 PROVE_JOBS ?= 2
 
 .PHONY: all deps deps-auto check check-unit check-e2e demo install uninstall clean help bench-self \
-	fuzz fuzz-build
+	fuzz fuzz-build check-valgrind
 
 all: $(BUILD)/obridge
 ifneq ($(SAN),1)
@@ -76,6 +76,11 @@ check: deps-auto
 check-run:
 	OBRIDGE=$(CURDIR)/$(BUILD)/obridge OBRIDGE_SRC=$(CURDIR) CMOCKA_MESSAGE_OUTPUT=tap \
 		prove -j$(PROVE_JOBS) --exec '' $(UNIT_BIN) $(addprefix ./,$(E2E))
+
+# The valgrind pass (tests/e2e/t9800-valgrind.sh), kept out of make check for its time.
+check-valgrind: all
+	OBRIDGE=$(CURDIR)/$(BUILD)/obridge OBRIDGE_SRC=$(CURDIR) OBRIDGE_VALGRIND=1 \
+		prove tests/e2e/t9800-valgrind.sh
 
 check-unit: all $(UNIT_BIN)
 	CMOCKA_MESSAGE_OUTPUT=tap prove --exec '' $(UNIT_BIN)
@@ -157,4 +162,5 @@ help:
 	@echo "make check SAN=1  the same with AddressSanitizer and UBSan (build-san/)"
 	@echo "make bench-self measure obridge's own speed against wrk"
 	@echo "make fuzz FUZZ_S=60  run each libFuzzer target (tests/fuzz) for FUZZ_S seconds"
+	@echo "make check-valgrind  one command per family under valgrind"
 	@echo "make install PREFIX=/usr/local DESTDIR=   make uninstall"
