@@ -122,7 +122,9 @@ $(FUZZ_BUILD)/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/fuzz.h $(FUZZ_BUILD)/libobr
 
 fuzz-build: $(FUZZ_BIN)
 
-fuzz: fuzz-build
+fuzz:
+	@sh .ci/deps --fuzz --check >/dev/null 2>&1 || sh .ci/deps --fuzz
+	@$(MAKE) --no-print-directory fuzz-build
 	@for b in $(FUZZ_BIN); do \
 		n=$${b#$(FUZZ_BUILD)/fuzz-}; mkdir -p $(FUZZ_BUILD)/corpus/$$n; \
 		echo "==> $$n ($(FUZZ_S)s)"; \
