@@ -285,7 +285,6 @@ static int on_key(struct parse_state *ps, const char *key, const char *value, in
 			if (!*value)
 				return fail(ps, line, "api_key_file: empty value");
 			free(f->api_key_file);
-	free(f->ca_file);
 			f->api_key_file = xstrdup(value);
 		} else if (!strcmp(key, "ca_file")) {
 			if (!*value)
@@ -726,6 +725,7 @@ void fleet_release(struct fleet *f)
 	free(f->name);
 	free(f->balancer);
 	free(f->api_key_file);
+	free(f->ca_file);
 	free(f->long_group);
 	free(f->source);
 	memset(f, 0, sizeof(*f));
