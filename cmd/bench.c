@@ -15,6 +15,7 @@
 
 #include "../lib/bench/bench.h"
 #include "../lib/bench/report.h"
+#include "../lib/render/benchview.h"
 #include "../lib/bench/sweep.h"
 #include "../lib/fleet/fleet.h"
 #include "../lib/http/http.h"

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The columns, cells and sparklines of `obridge top`, shared by the screen and batch mode. */
 #include "../compat.h"
+#include "layout.h"
+#include "fmt.h"
 #include "render.h"
 
 #include <stdio.h>

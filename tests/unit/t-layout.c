@@ -13,6 +13,7 @@
 
 #include "../../lib/fleet/fleet.h"
 #include "../../lib/fleet/snapshot.h"
+#include "../../lib/render/layout.h"
 #include "../../lib/render/render.h"
 #include "../../lib/banned.h"
 
