@@ -18,6 +18,7 @@
 #include "../lib/fleet/probe.h"
 #include "../lib/http/http.h"
 #include "../lib/render/nagios.h"
+#include "../lib/stats/threshold.h"
 #include "../lib/render/prom.h"
 #include "../lib/render/render.h"
 #include "../lib/store/store.h"
