@@ -193,4 +193,7 @@ int sim_run(struct sim *sim, int stop_fd, char *err);
 /* Stop every daemon and free everything. */
 void sim_free(struct sim *sim);
 
+/* The version of libmicrohttpd in use. */
+const char *sim_lib_version(void);
+
 #endif
