@@ -14,6 +14,7 @@
 #include "../lib/fleet/load.h"
 #include "../lib/http/http.h"
 #include "../lib/render/loadview.h"
+#include "../lib/render/progress.h"
 #include "../lib/store/store.h"
 #include "../lib/util/buf.h"
 #include "../lib/util/units.h"
@@ -38,11 +39,9 @@ static const char *const usage[] = {
 
 static void progress(void *ud, size_t done, size_t total)
 {
-	const char *what = ud;
-	fprintf(stderr, "\r%s: %zu/%zu done", what, done, total);
+	progress_line(stderr, 0, "%s: %zu/%zu done", (const char *)ud, done, total);
 	if (done == total)
-		fputs("\r\033[K", stderr);
-	fflush(stderr);
+		progress_done(stderr);
 }
 
 int cmd_preload(int argc, char **argv, struct ctx *ctx)

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "chart.h"
+#include "progress.h"
+#include "../bench/bench.h"
 #include "../bench/report.h"
 #include "../util/buf.h"
 #include "../util/units.h"
@@ -311,4 +313,22 @@ void bench_render(const struct bench_row *rows, size_t n, int flags, int64_t slo
 	free(b);
 	free(lab);
 	free(txt);
+}
+
+void bench_progress_step(FILE *out, int step_no, int nsteps, const struct bench_progress *p)
+{
+	char d[32], tot[48];
+	if (p->total)
+		snprintf(tot, sizeof(tot), "%" PRIu64 "/%" PRIu64, p->done, p->total);
+	else
+		snprintf(tot, sizeof(tot), "%" PRIu64 " done, %.1f/%.1fs", p->done,
+			 p->elapsed_ns / 1e9, p->duration_ns / 1e9);
+	progress_line(out, 1, "bench: step %d/%d at %g: %s, %zu in flight, p95 %s, %" PRIu64
+		      " errors, %" PRIu64 " shed", step_no, nsteps, p->level, tot, p->in_flight,
+		      units_fmt_duration(p->p95_ns, d, sizeof(d)), p->errors, p->shed);
+}
+
+void bench_progress_warmup(FILE *out, long requests)
+{
+	progress_line(out, 1, "bench: warming up (%ld requests)", requests);
 }

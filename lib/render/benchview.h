@@ -8,9 +8,11 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct buf;
 struct bench_row;
+struct bench_progress;
 
 /* A rate with a k/M suffix: "812", "12.3k". */
 char *bench_fmt_rate(double v, char *out, size_t n);
@@ -27,5 +29,11 @@ void bench_table(const struct bench_row *rows, size_t n, int flags, struct buf *
  */
 void bench_render(const struct bench_row *rows, size_t n, int flags, int64_t slo_ns,
 		  int width, int charts, struct buf *out);
+
+/* The progress line of a running step: "bench: step 2/5 at 4: 812 done, 1.2/3.0s, 4 in
+ * flight, p95 26.5ms, 0 errors, 0 shed" (progress_done() erases it). */
+void bench_progress_step(FILE *out, int step_no, int nsteps, const struct bench_progress *p);
+/* "bench: warming up (N requests)". */
+void bench_progress_warmup(FILE *out, long requests);
 
 #endif
