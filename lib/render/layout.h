@@ -67,8 +67,6 @@ char *layout_sparkline(const struct snapshot_ring *r, int width, int utf8, char 
 		       size_t n);
 /* State glyph: ● ◐ ▲ ✖ ? (ASCII: + ~ ! x ?). */
 const char *layout_glyph(int state, int utf8);
-/* "5s", "12m", "3h", "2d" (negative as 0s). */
-char *layout_age(int64_t ns, char *out, size_t n);
 /* Short UNTIL: "Forever", "Stopping", "45s", "4m", "2h", "-" when unknown (0). */
 char *layout_until(int64_t expires_ns, int64_t now_ns, char *out, size_t n);
 /* Short size: "-" for 0, "512M", "4.1G", "12G". */

@@ -132,6 +132,34 @@ static void fmt_short(int64_t ns, int ascii, char *out, size_t n)
 	}
 }
 
+static void fmt_spaced(int64_t ns, char *out, size_t n)
+{
+	double v = (double)ns;
+	if (ns < 1000)
+		snprintf(out, n, "%" PRId64 " ns", ns);
+	else if (ns < 1000000)
+		snprintf(out, n, "%.3g \xc2\xb5s", v / 1e3);
+	else if (ns < 1000000000)
+		snprintf(out, n, "%.3g ms", v / 1e6);
+	else if (ns < INT64_C(1000000000000))
+		snprintf(out, n, "%.3g s", v / 1e9);
+	else
+		snprintf(out, n, "%.0f s", v / 1e9);
+}
+
+static void fmt_age(int64_t ns, char *out, size_t n)
+{
+	int64_t s = ns < 0 ? 0 : ns / 1000000000LL;
+	if (s < 60)
+		snprintf(out, n, "%" PRId64 "s", s);
+	else if (s < 3600)
+		snprintf(out, n, "%" PRId64 "m", s / 60);
+	else if (s < 86400)
+		snprintf(out, n, "%" PRId64 "h", s / 3600);
+	else
+		snprintf(out, n, "%" PRId64 "d", s / 86400);
+}
+
 #define NS_PER_S 1000000000LL
 
 static void fmt_human(int64_t ns, char *out, size_t n)
@@ -170,6 +198,10 @@ char *units_duration(int64_t ns, enum units_duration_style style, char *out, siz
 {
 	if (style == UNITS_DUR_HUMAN)
 		fmt_human(ns, out, n);
+	else if (style == UNITS_DUR_SPACED)
+		fmt_spaced(ns, out, n);
+	else if (style == UNITS_DUR_AGE)
+		fmt_age(ns, out, n);
 	else
 		fmt_short(ns, style == UNITS_DUR_ASCII, out, n);
 	return out;

@@ -31,6 +31,10 @@ int units_parse_duration(const char *s, int64_t *ns, int flags, char *err);
 enum units_duration_style {
 	UNITS_DUR_SHORT, /* for tables: "850µs", "12.3ms", "1.25s", "4m12s", "2h05m", "forever" */
 	UNITS_DUR_ASCII, /* the same with "us" for "µs" */
+	UNITS_DUR_SPACED, /* for sentences, 3 digits and a space: "850 µs", "12.3 ms", "1.52 s",
+			   * "7200 s" */
+	UNITS_DUR_AGE,   /* whole units for narrow columns: "5s", "12m", "3h", "2d" (negative
+			  * as "0s") */
 	UNITS_DUR_HUMAN, /* Ollama's HumanDuration: "Less than a second", "1 second",
 			  * "59 seconds", "About a minute", "4 minutes", "About an hour",
 			  * "5 hours", "3 days", "2 weeks", "3 months", "292 years"; a negative
