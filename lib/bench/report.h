@@ -82,8 +82,8 @@ void bench_knee_report(const struct bench_row *rows, size_t n, int flags, int64_
  *   {"schema":1,"run":ID,"kind":"bench","status":"ok|warn|failed|interrupted|running",
  *    "started":"RFC3339","finished":"RFC3339"|null,
  *    "params":{...},"fingerprint":{...},"summary":{...},"steps":[STEP,...]}
- * params, fingerprint and summary are JSON texts (NULL gives null); steps[n] are step
- * JSON texts (see above). Appends one line without a newline.
+ * params, fingerprint and summary are JSON texts as stored (NULL gives null); steps[n]
+ * are step JSON texts (lib/bench/result.h). Appends one line without a newline.
  */
 void bench_doc_json(struct buf *out, int64_t run, const char *status, int64_t started_ns,
 		    int64_t finished_ns, const char *params, const char *fingerprint,

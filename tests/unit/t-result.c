@@ -12,7 +12,9 @@
 #include "../../lib/bench/bench.h"
 #include "../../lib/bench/report.h"
 #include "../../lib/bench/result.h"
+#include "../../lib/bench/run.h"
 #include "../../lib/stats/hist.h"
+#include "../../lib/store/store.h"
 #include "../../lib/util/buf.h"
 #include "../../lib/util/util.h"
 
@@ -258,12 +260,50 @@ static void test_old_summaries(void **state)
 	assert_int_equal(bench_summary_parse(NULL, &s, err), -1);
 }
 
+/* top's bench panel: a running run's progress summary first, its newest step for the rest. */
+static void test_live(void **state)
+{
+	(void)state;
+	struct store *st;
+	struct bench_live l;
+	char err[ERR_MAX];
+	int64_t done, run;
+	assert_int_equal(store_open(&st, ":memory:", err), STORE_OK);
+	assert_int_equal(bench_live_read(st, &l, err), 0);
+	assert_int_equal(store_run_begin(st, "bench", "t", NULL, NULL, &done, err), 0);
+	assert_int_equal(store_run_finish(st, done, "ok", old_summary, err), 0);
+	assert_int_equal(bench_live_read(st, &l, err), 0);
+	assert_int_equal(store_run_begin(st, "bench", "evil\x1b[2J", NULL, NULL, &run, err), 0);
+	assert_int_equal(bench_live_read(st, &l, err), 1);
+	assert_int_equal(l.run_id, run);
+	assert_null(strchr(l.target, 0x1b));
+	assert_string_equal(l.step, "");
+	assert_true(l.p95_ns == -1 && l.errors == -1 && l.requests == -1);
+	/* a stored step fills everything */
+	assert_int_equal(store_step_add(st, run, 0, "rate=5", old_step, NULL, 0, err), 0);
+	assert_int_equal(bench_live_read(st, &l, err), 1);
+	assert_string_equal(l.step, "rate=5");
+	assert_int_equal(l.p95_ns, 67371007); /* E2E p95 */
+	assert_int_equal(l.errors, 0);
+	assert_int_equal(l.requests, 11);
+	/* a progress summary says first */
+	assert_int_equal(store_run_finish(st, run, "running",
+					  "{\"step\":\"c=8\",\"p95_ns\":1200000000,\"errors\":2}", err),
+			 0);
+	assert_int_equal(bench_live_read(st, &l, err), 1);
+	assert_string_equal(l.step, "c=8");
+	assert_int_equal(l.p95_ns, 1200000000);
+	assert_int_equal(l.errors, 2);
+	assert_int_equal(l.requests, 11);
+	store_close(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_step_roundtrip),   cmocka_unit_test(test_step_rejects),
 		cmocka_unit_test(test_old_step),         cmocka_unit_test(test_summary_roundtrip),
-		cmocka_unit_test(test_old_summaries),
+		cmocka_unit_test(test_old_summaries),    cmocka_unit_test(test_live),
 	};
 	return cmocka_run_group_tests_name("result", tests, NULL, NULL);
 }
