@@ -83,7 +83,7 @@ void bench_row_from_step(const struct bench_step *st, struct bench_row *r)
 	const struct summary *s = &st->summary;
 	r->index = st->index;
 	r->x = st->x;
-	snprintf(r->instance, sizeof(r->instance), "%s", st->instance);
+	strlcpy_(r->instance, st->instance, sizeof(r->instance));
 	r->partial = st->partial;
 	r->ok = s->ok;
 	r->failed = s->failed;

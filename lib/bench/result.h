@@ -71,9 +71,9 @@ struct bench_client {
 /* One step of a run, everything its JSON holds. */
 struct bench_step {
 	int index;
-	char label[128];        /* "c=4", "rate=2 gpu-1" */
+	char label[96];         /* "c=4", "rate=2 gpu-1" */
 	double x;               /* streams or req/s */
-	char instance[64];      /* "" for the whole target (null in JSON) */
+	char instance[256];     /* "" for the whole target (null in JSON) */
 	int partial;            /* the step was interrupted */
 	struct summary summary;
 	uint64_t err[BENCH_E_N];
@@ -119,7 +119,7 @@ struct bench_knee {
 	int64_t service_ns;
 	char sentence[512];
 	char slots_sentence[512]; /* with has_slots */
-	char imbalance[256];    /* "" when the instances agree (null in JSON) */
+	char imbalance[512];    /* "" when the instances agree (null in JSON) */
 };
 
 /* Append the knee object, or null when !k->found. */
