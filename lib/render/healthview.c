@@ -286,11 +286,95 @@ char *healthview_prom(const struct probe_result *r)
 	return buf_detach(&b);
 }
 
+/* One instance's line of --history: checks, availability, incidents (JSON, text, table). */
+static void instance_history(const struct store_probe *pr, size_t n, const char *name, int first,
+			     struct buf *js, struct buf *incidents, struct table *tb)
+{
+	char t1[32], t2[32], iso[64];
+	size_t checks = 0, upc = 0, ninc = 0;
+	int in_inc = 0;
+	int64_t inc_start = 0, last_t = 0;
+	const char *inc_msg = "", *last_state = "";
+	buf_addf(js, "%s{\"name\":", first ? "" : ",");
+	buf_add_json_str(js, name);
+	buf_adds(js, ",\"incidents\":[");
+	for (size_t i = 0; i <= n; i++) {
+		int mine = i < n && !strcmp(pr[i].instance, name);
+		int bad = mine && (!strcmp(pr[i].state, "crit") || !strcmp(pr[i].state, "down"));
+		if (mine) {
+			checks++;
+			upc += strcmp(pr[i].state, "down") != 0;
+			last_t = pr[i].t_ns;
+			last_state = pr[i].state;
+		}
+		if (mine && bad && !in_inc) {
+			in_inc = 1;
+			inc_start = pr[i].t_ns;
+			inc_msg = pr[i].message ? pr[i].message : "";
+		} else if ((mine && !bad && in_inc) || (i == n && in_inc)) {
+			int ongoing = i == n;
+			int64_t end = ongoing ? wall_ns() : pr[i].t_ns;
+			time_rfc3339nano(inc_start, 0, iso, sizeof(iso));
+			char when[32];
+			time_t ts = (time_t)(inc_start / 1000000000LL);
+			struct tm tm;
+			localtime_r(&ts, &tm);
+			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+			buf_addf(incidents, "%s: failing since %s for %s%s: %s\n", name,
+				 when, units_fmt_duration(end - inc_start, t1, sizeof(t1)),
+				 ongoing ? " (still failing)" : "", inc_msg);
+			buf_addf(js, "%s{\"since\":", ninc ? "," : "");
+			buf_add_json_str(js, iso);
+			buf_addf(js, ",\"duration_s\":%.3f,\"ongoing\":%s,\"message\":",
+				 (end - inc_start) / 1e9, ongoing ? "true" : "false");
+			buf_add_json_str(js, inc_msg);
+			buf_adds(js, "}");
+			ninc++;
+			in_inc = 0;
+		}
+	}
+	size_t okc = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(pr[i].instance, name) &&
+		    (!strcmp(pr[i].state, "ok") || !strcmp(pr[i].state, "warn")))
+			okc++;
+	/* availability: checks that were OK or WARNING (up and serving) */
+	double avail = checks ? 100.0 * (double)okc / (double)checks : 0;
+	buf_addf(js, "],\"checks\":%zu,\"up\":%zu,\"healthy\":%zu,\"availability_pct\":%.3f,"
+		      "\"last_state\":\"%s\"}", checks, upc, okc, avail, last_state);
+	size_t row = table_add_row(tb);
+	table_set(tb, row, 0, "%s", name);
+	table_set(tb, row, 1, "%zu", checks);
+	table_set(tb, row, 2, "%zu", upc);
+	table_set(tb, row, 3, "%.2f%%", avail);
+	table_set_color(tb, row, 3, avail >= 99.9 ? COLOR_OK : avail >= 99 ? COLOR_WARN :
+							      COLOR_CRIT);
+	table_set(tb, row, 4, "%zu", ninc);
+	time_t ts = (time_t)(last_t / 1000000000LL);
+	struct tm tm;
+	localtime_r(&ts, &tm);
+	strftime(t2, sizeof(t2), "%H:%M:%S", &tm);
+	table_set(tb, row, 5, "%s %s", last_state, t2);
+}
+
+/* The incident lines, sanitized, keeping their newlines. */
+static void print_incidents(FILE *out, const char *src)
+{
+	fprintf(out, "\nincidents:\n");
+	char *clean = text_sanitize_dup(src);
+	/* keep the newlines text_sanitize turned into '?' */
+	size_t l = 0;
+	for (char *p = clean; *p; p++, l++)
+		if (src[l] == '\n')
+			*p = '\n';
+	fputs(clean, out);
+	free(clean);
+}
 
 void healthview_history(FILE *out, FILE *errout, const struct store_probe *all, size_t nall,
 			int64_t since_ns, int json, int quiet, int color)
 {
-	char t1[32], t2[32];
+	char t1[32];
 	int64_t since = wall_ns() - since_ns;
 	/* newest first from the store; keep the window, oldest first */
 	size_t n = 0;
@@ -323,72 +407,8 @@ void healthview_history(FILE *out, FILE *errout, const struct store_probe *all, 
 	for (size_t c = 1; c <= 4; c++)
 		table_set_align(&tb, c, TABLE_RIGHT);
 	struct buf incidents = BUF_INIT;
-	for (size_t k = 0; k < nn; k++) {
-		size_t checks = 0, upc = 0, ninc = 0;
-		int in_inc = 0;
-		int64_t inc_start = 0, last_t = 0;
-		const char *inc_msg = "", *last_state = "";
-		buf_addf(&js, "%s{\"name\":", k ? "," : "");
-		buf_add_json_str(&js, names[k]);
-		buf_adds(&js, ",\"incidents\":[");
-		for (size_t i = 0; i <= n; i++) {
-			int mine = i < n && !strcmp(pr[i].instance, names[k]);
-			int bad = mine && (!strcmp(pr[i].state, "crit") || !strcmp(pr[i].state, "down"));
-			if (mine) {
-				checks++;
-				upc += strcmp(pr[i].state, "down") != 0;
-				last_t = pr[i].t_ns;
-				last_state = pr[i].state;
-			}
-			if (mine && bad && !in_inc) {
-				in_inc = 1;
-				inc_start = pr[i].t_ns;
-				inc_msg = pr[i].message ? pr[i].message : "";
-			} else if ((mine && !bad && in_inc) || (i == n && in_inc)) {
-				int ongoing = i == n;
-				int64_t end = ongoing ? wall_ns() : pr[i].t_ns;
-				time_rfc3339nano(inc_start, 0, iso, sizeof(iso));
-				char when[32];
-				time_t ts = (time_t)(inc_start / 1000000000LL);
-				struct tm tm;
-				localtime_r(&ts, &tm);
-				strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-				buf_addf(&incidents, "%s: failing since %s for %s%s: %s\n", names[k],
-					 when, units_fmt_duration(end - inc_start, t1, sizeof(t1)),
-					 ongoing ? " (still failing)" : "", inc_msg);
-				buf_addf(&js, "%s{\"since\":", ninc ? "," : "");
-				buf_add_json_str(&js, iso);
-				buf_addf(&js, ",\"duration_s\":%.3f,\"ongoing\":%s,\"message\":",
-					 (end - inc_start) / 1e9, ongoing ? "true" : "false");
-				buf_add_json_str(&js, inc_msg);
-				buf_adds(&js, "}");
-				ninc++;
-				in_inc = 0;
-			}
-		}
-		size_t okc = 0;
-		for (size_t i = 0; i < n; i++)
-			if (!strcmp(pr[i].instance, names[k]) &&
-			    (!strcmp(pr[i].state, "ok") || !strcmp(pr[i].state, "warn")))
-				okc++;
-		/* availability: checks that were OK or WARNING (up and serving) */
-		double avail = checks ? 100.0 * (double)okc / (double)checks : 0;
-		buf_addf(&js, "],\"checks\":%zu,\"up\":%zu,\"healthy\":%zu,\"availability_pct\":%.3f,"
-			      "\"last_state\":\"%s\"}", checks, upc, okc, avail, last_state);
-		size_t row = table_add_row(&tb);
-		table_set(&tb, row, 0, "%s", names[k]);
-		table_set(&tb, row, 1, "%zu", checks);
-		table_set(&tb, row, 2, "%zu", upc);
-		table_set(&tb, row, 3, "%.2f%%", avail);
-		table_set_color(&tb, row, 3, avail >= 99.9 ? COLOR_OK : avail >= 99 ? COLOR_WARN :
-								      COLOR_CRIT);
-		table_set(&tb, row, 4, "%zu", ninc);
-		time_t ts = (time_t)(last_t / 1000000000LL);
-		struct tm tm;
-		localtime_r(&ts, &tm);
-		strftime(t2, sizeof(t2), "%H:%M:%S", &tm);
-		table_set(&tb, row, 5, "%s %s", last_state, t2);
-	}
+	for (size_t k = 0; k < nn; k++)
+		instance_history(pr, n, names[k], k == 0, &js, &incidents, &tb);
 	buf_adds(&js, "]}");
 	if (json) {
 		fprintf(out, "%s\n", buf_str(&js));
@@ -399,18 +419,8 @@ void healthview_history(FILE *out, FILE *errout, const struct store_probe *all, 
 	} else {
 		fprintf(out, "health since %s\n\n", units_fmt_duration(since_ns, t1, sizeof(t1)));
 		table_print(&tb, out, color);
-		if (incidents.len) {
-			fprintf(out, "\nincidents:\n");
-			char *clean = text_sanitize_dup(buf_str(&incidents));
-			/* keep the newlines text_sanitize turned into '?' */
-			size_t l = 0;
-			const char *src = buf_str(&incidents);
-			for (char *p = clean; *p; p++, l++)
-				if (src[l] == '\n')
-					*p = '\n';
-			fputs(clean, out);
-			free(clean);
-		}
+		if (incidents.len)
+			print_incidents(out, buf_str(&incidents));
 	}
 	table_release(&tb);
 	buf_release(&incidents);
