@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../lib/bench/report.h"
+#include "../lib/render/benchview.h"
 #include "../lib/bench/run.h"
 #include "../lib/store/store.h"
 #include "../lib/util/buf.h"

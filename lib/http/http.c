@@ -1414,3 +1414,8 @@ void http_wakeup(struct http_engine *e)
 	(void)r;
 	errno = saved;
 }
+
+const char *http_lib_version(void)
+{
+	return curl_version_info(CURLVERSION_NOW)->version;
+}

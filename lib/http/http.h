@@ -190,4 +190,7 @@ void http_redact_json(const char *s, size_t len, struct buf *out);
 /* Copy a URL into out (size n) with any user:password@ part replaced by "***@". */
 void http_redact_url(const char *url, char *out, size_t n);
 
+/* The version of libcurl in use. */
+const char *http_lib_version(void);
+
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../route/route.h"
+#include "progress.h"
 #include "render.h"
 #include "../banned.h"
 
@@ -66,8 +67,7 @@ void routeview_print(FILE *out, const struct route_report *r, const char *balanc
 void routeview_progress(FILE *err, const char *msg)
 {
 	if (msg)
-		fprintf(err, "\r\033[Kroute: %s", msg);
+		progress_line(err, 1, "route: %s", msg);
 	else
-		fputs("\r\033[K", err);
-	fflush(err);
+		progress_done(err);
 }

@@ -719,3 +719,8 @@ void sim_free(struct sim *s)
 		close(s->epfd);
 	free(s);
 }
+
+const char *sim_lib_version(void)
+{
+	return MHD_get_version();
+}

@@ -168,6 +168,13 @@ int sim_config_instance_arg(struct sim_config *cfg, const char *arg, char *err);
 
 /* Parse one fault spec (see above) into s->faults; "none" clears them. */
 int sim_fault_apply(struct sim_settings *s, const char *spec, char *err);
+/* --fault [INSTANCE:]SPEC: for every instance, or as an override of one. */
+int sim_config_fault_arg(struct sim_config *cfg, const char *arg, char *err);
+/*
+ * Load a config file (INI): [sim] with instances, port, fault and any setting, and
+ * [instance NAME] sections of overrides. Returns 0, or -1 with "PATH: message" in err.
+ */
+int sim_config_load(struct sim_config *cfg, const char *path, char *err);
 /* Format the active faults as a comma list ("" when none) into out. */
 void sim_fault_describe(const struct sim_settings *s, char *out, size_t n);
 
@@ -185,5 +192,8 @@ char *sim_fleet_text(struct sim *sim);
 int sim_run(struct sim *sim, int stop_fd, char *err);
 /* Stop every daemon and free everything. */
 void sim_free(struct sim *sim);
+
+/* The version of libmicrohttpd in use. */
+const char *sim_lib_version(void);
 
 #endif

@@ -4,6 +4,7 @@
 #include "sim.h"
 
 #include <errno.h>
+#include <ini.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -321,4 +322,98 @@ int sim_text_tokens(const char *text)
 		return 0;
 	size_t n = strlen(text);
 	return (int)((n + 3) / 4);
+}
+
+/* ---- the config file and --fault ---- */
+
+int sim_config_fault_arg(struct sim_config *cfg, const char *arg, char *err)
+{
+	const char *colon = strchr(arg, ':');
+	if (colon) {
+		char *name = xstrndup(arg, (size_t)(colon - arg));
+		struct sim_settings tmp;
+		sim_settings_copy(&tmp, &cfg->defaults);
+		int rc = sim_fault_apply(&tmp, colon + 1, err);
+		sim_settings_release(&tmp);
+		if (rc == 0)
+			sim_config_override(cfg, name, "fault", colon + 1);
+		free(name);
+		return rc;
+	}
+	return sim_fault_apply(&cfg->defaults, arg, err);
+}
+
+struct ini_state {
+	struct sim_config *cfg;
+	const char *path;
+	char err[ERR_MAX];
+	int failed;
+};
+
+static int ini_cb(void *user, const char *section, const char *name, const char *value)
+{
+	struct ini_state *st = user;
+	char e2[ERR_MAX];
+	if (st->failed)
+		return 0;
+	if (!strcmp(section, "sim") || !*section) {
+		int rc;
+		if (!strcmp(name, "instances") || !strcmp(name, "n")) {
+			char *end;
+			long n = strtol(value, &end, 10);
+			if (*end || n < 1 || n > 1000)
+				rc = seterr(e2, "invalid instances '%s'", value);
+			else
+				rc = 0, st->cfg->n = (int)n;
+		} else if (!strcmp(name, "port")) {
+			char *end;
+			long p = strtol(value, &end, 10);
+			if (*end || p < 1 || p > 65535)
+				rc = seterr(e2, "invalid port '%s'", value);
+			else
+				rc = 0, st->cfg->port = (int)p;
+		} else if (!strcmp(name, "fault")) {
+			rc = sim_config_fault_arg(st->cfg, value, e2);
+		} else {
+			rc = sim_settings_set(&st->cfg->defaults, name, value, e2);
+		}
+		if (rc < 0) {
+			seterr(st->err, "%s: %s", st->path, e2);
+			st->failed = 1;
+			return 0;
+		}
+		return 1;
+	}
+	if (!strncmp(section, "instance ", 9)) {
+		const char *inst = section + 9;
+		while (*inst == ' ')
+			inst++;
+		struct sim_settings tmp;
+		sim_settings_copy(&tmp, &st->cfg->defaults);
+		int rc = sim_settings_set(&tmp, name, value, e2);
+		sim_settings_release(&tmp);
+		if (rc < 0) {
+			seterr(st->err, "%s: [%s] %s", st->path, section, e2);
+			st->failed = 1;
+			return 0;
+		}
+		sim_config_override(st->cfg, inst, name, value);
+		return 1;
+	}
+	seterr(st->err, "%s: unknown section [%s]", st->path, section);
+	st->failed = 1;
+	return 0;
+}
+
+int sim_config_load(struct sim_config *cfg, const char *path, char *err)
+{
+	struct ini_state st = { cfg, path, "", 0 };
+	int rc = ini_parse(path, ini_cb, &st);
+	if (rc < 0)
+		return seterr(err, "cannot read '%s': %s", path, strerror(errno));
+	if (st.failed)
+		return seterr(err, "%s", st.err);
+	if (rc > 0)
+		return seterr(err, "%s:%d: syntax error", path, rc);
+	return 0;
 }
