@@ -115,6 +115,14 @@ static const struct comp_opt comp_opts[] = {
 	FLAG("unload", "json", 0, "JSON output"),
 	FLAG("unload", "help", 'h', "show this help"),
 
+	FLAG("deploy", "plan", 0, "print the plan and stop (exit 1 when changes are pending)"),
+	FLAG("deploy", "yes", 'y', "apply without asking"),
+	FLAG("deploy", "prune", 0, "also remove models the fleet file does not list"),
+	OPT("deploy", "only", 0, CK_INSTANCE, "only this instance, group or fleet model"),
+	OPT("deploy", "parallel", 0, CK_TEXT, "pulls at once across instances"),
+	FLAG("deploy", "json", 0, "the plan and the outcome as JSON"),
+	FLAG("deploy", "help", 'h', "show this help"),
+
 	OPT("warmup", "requests", 'n', CK_TEXT, "warm requests per instance and model"),
 	OPT("warmup", "model", 'm', CK_MODEL, "warm this model (repeatable)"),
 	OPT("warmup", "max-tokens", 0, CK_TEXT, "num_predict of each warm request"),
