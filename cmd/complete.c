@@ -192,6 +192,8 @@ static const struct comp_opt comp_opts[] = {
 	OPT("sim", "fleet-out", 0, CK_FILE, "write a fleet file once every instance listens"),
 	OPT("sim", "models", 0, CK_TEXT, "installed models, comma-separated"),
 	OPT("sim", "registry", 0, CK_TEXT, "extra names /api/pull knows"),
+	OPT("sim", "registry-missing", 0, CK_TEXT, "names the registry does not have"),
+	OPT("sim", "store", 0, CK_TEXT, "instances with the same store share their models"),
 	OPT("sim", "num-parallel", 0, CK_TEXT, "parallel slots per loaded model"),
 	OPT("sim", "max-queue", 0, CK_TEXT, "capacity of the load queue"),
 	OPT("sim", "max-loaded", 0, CK_TEXT, "models loaded at once"),
