@@ -68,8 +68,16 @@ static void on_progress(void *ud, const struct deploy_plan *p, size_t i)
 static void on_tick(void *ud, const struct deploy_plan *p)
 {
 	struct view *v = ud;
-	if (v->live)
-		draw(v, p);
+	if (!v->live)
+		return;
+	draw(v, p);
+	/* the pulls are over: the last frame stays, later steps print below it */
+	int running = 0;
+	for (size_t i = 0; i < p->n; i++)
+		running |= (p->a[i].kind == DEPLOY_PULL || p->a[i].kind == DEPLOY_UPDATE) &&
+			   (p->a[i].state == DEPLOY_PENDING || p->a[i].state == DEPLOY_RUNNING);
+	if (!running)
+		v->live = 0;
 }
 
 static void on_step(void *ud, const struct deploy_plan *p, size_t i)
@@ -205,8 +213,6 @@ int cmd_deploy(int argc, char **argv, struct ctx *ctx)
 	cmd_trap_interrupt(1);
 	rc = deploy_apply(e, f, &p, &ao, &h);
 	cmd_trap_interrupt(0);
-	if (v.live)
-		draw(&v, &p);
 	if (v.run_id && deploy_record_finish(ctx->store, v.run_id, &p, rc, err) < 0)
 		cmd_warn("deploy", "not recorded: %s", err);
 	if (ctx->json) {

@@ -383,6 +383,7 @@ static void run_shared(struct applier *ap)
 		if (a->kind != DEPLOY_SHARED)
 			continue;
 		a->tstart_ = mono_ns();
+		a->attempts = 1;
 		const struct deploy_action *src = NULL;
 		for (size_t k = 0; k < p->n && !src; k++)
 			if (is_pull(&p->a[k]) && ollama_name_equal(p->a[k].model, a->model))
@@ -425,6 +426,7 @@ static void run_preloads(struct applier *ap)
 		lp->keep_alive_ns = a->keep_alive_ns;
 		lp->num_ctx = a->num_ctx;
 		a->state = DEPLOY_RUNNING;
+		a->attempts = 1;
 		map[s.n++] = i;
 	}
 	if (s.n) {

@@ -190,6 +190,8 @@ void deploy_verify(const struct fleet *f, const struct deploy_actual *act,
 void deploy_action_json(struct buf *b, const struct deploy_plan *p, size_t i);
 /* The whole plan (with results when applied) as one JSON document. */
 void deploy_plan_json(struct buf *b, const struct deploy_plan *p);
+/* The actions as CSV with a header line (export --csv). */
+void deploy_actions_csv(struct buf *b, const struct deploy_plan *p);
 /* Parse a document deploy_plan_json wrote. Returns 0 or -1 with err. */
 int deploy_plan_parse(const char *json, struct deploy_plan *p, char *err);
 

@@ -112,6 +112,34 @@ void deploy_plan_json(struct buf *b, const struct deploy_plan *p)
 	buf_adds(b, "]}");
 }
 
+static void csv_field(struct buf *b, const char *s)
+{
+	buf_adds(b, "\"");
+	for (; *s; s++) {
+		if (*s == '"')
+			buf_adds(b, "\"");
+		buf_add(b, s, 1);
+	}
+	buf_adds(b, "\"");
+}
+
+void deploy_actions_csv(struct buf *b, const struct deploy_plan *p)
+{
+	buf_adds(b, "instance,action,model,state,attempts,duration_ns,completed,total,"
+		    "resumed_from,error\n");
+	for (size_t i = 0; i < p->n; i++) {
+		const struct deploy_action *a = &p->a[i];
+		csv_field(b, a->inst < p->ninst ? p->inst[a->inst].name : "");
+		buf_addf(b, ",%s,", deploy_kind_name(a->kind));
+		csv_field(b, a->model);
+		buf_addf(b, ",%s,%d,%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",",
+			 deploy_state_name(a->state), a->attempts, a->duration_ns, a->completed,
+			 a->total, a->resumed_from);
+		csv_field(b, a->err);
+		buf_adds(b, "\n");
+	}
+}
+
 /* ---- reader ---- */
 
 static const char *jstr(const cJSON *o, const char *k)
