@@ -178,18 +178,6 @@ static void lints(const struct fleet *f, struct deploy_plan *p)
 		if (f->nmodels && !any)
 			lint(p, "instance '%s' is in no model's groups", in->name);
 	}
-	for (size_t m = 0; m < f->nmodels; m++) {
-		const struct fleet_model *fm = &f->models[m];
-		for (size_t g = 0; g < fm->ngroups; g++) {
-			int found = 0;
-			for (size_t i = 0; i < f->ninstances && !found; i++)
-				found = f->instances[i].group &&
-					!strcmp(f->instances[i].group, fm->groups[g]);
-			if (!found)
-				lint(p, "model '%s': group '%s' has no instance", fm->name,
-				     fm->groups[g]);
-		}
-	}
 }
 
 /* Apply --only: mark instances selected; *models_only when model names were given. */
