@@ -142,7 +142,8 @@ void deployview_step(FILE *out, const struct deploy_plan *p, size_t i, int color
 		fprintf(out, " (resumed at %s)",
 			units_fmt_bytes((uint64_t)a->resumed_from, sz, sizeof(sz)));
 	if (a->err[0])
-		fprintf(out, ": %s", text_sanitize(clean, sizeof(clean), a->err));
+		fprintf(out, "%s%s", a->state == DEPLOY_OK ? "; the last failed attempt: " : ": ",
+			text_sanitize(clean, sizeof(clean), a->err));
 	fputc('\n', out);
 }
 
