@@ -121,6 +121,8 @@ struct deploy_plan {
 	int interrupted;
 	size_t matched;           /* instances that match after verify */
 	size_t nselected;
+	char **models;            /* --only model names (canonical); none: every model */
+	size_t nmodels;
 };
 
 struct deploy_opts {

@@ -54,6 +54,9 @@ void deploy_plan_release(struct deploy_plan *p)
 		free(p->a[i].model);
 	for (size_t i = 0; i < p->nlints; i++)
 		free(p->lints[i]);
+	for (size_t i = 0; i < p->nmodels; i++)
+		free(p->models[i]);
+	free(p->models);
 	free(p->inst);
 	free(p->a);
 	free(p->lints);
@@ -367,9 +370,8 @@ int deploy_plan_make(const struct fleet *f, const struct deploy_actual *act,
 				 fm ? "not in this instance's groups" : "not in the fleet file");
 		}
 	}
-	for (size_t i = 0; i < nmodels; i++)
-		free(models[i]);
-	free(models);
+	p->models = models; /* verify checks only these */
+	p->nmodels = nmodels;
 	return 0;
 }
 
@@ -405,7 +407,8 @@ void deploy_verify(const struct fleet *f, const struct deploy_actual *act,
 		char why[DEPLOY_MSG_MAX] = "";
 		for (size_t m = 0; m < f->nmodels && !*why; m++) {
 			const struct fleet_model *fm = &f->models[m];
-			if (!fleet_model_on_instance(fm, &f->instances[i]))
+			if (!fleet_model_on_instance(fm, &f->instances[i]) ||
+			    !model_selected(p->models, p->nmodels, fm->name))
 				continue;
 			char want[65];
 			want_digest(fm, f, act, want);
