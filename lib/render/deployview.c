@@ -206,8 +206,11 @@ void deployview_live(FILE *tty, const struct deploy_plan *p, int color, int *dra
 		char line[512];
 		live_line(p, a, line, sizeof(line));
 		if (width > 8 && render_width(line) > (size_t)width - 1) {
-			/* cut on a byte boundary: the line is ASCII but for model names */
-			line[width - 1] = '\0';
+			/* one column short of the width, so the terminal does not wrap */
+			size_t cut = (size_t)width - 1;
+			while (cut > 0 && ((unsigned char)line[cut] & 0xc0) == 0x80)
+				cut--;
+			line[cut] = '\0';
 		}
 		fprintf(tty, "\r\033[K%s\n", line);
 		lines++;

@@ -17,7 +17,8 @@ void deployview_step(FILE *out, const struct deploy_plan *p, size_t i, int color
 /*
  * Live progress on a terminal: one line per pull (instance x model) with the layer,
  * percent, bytes, rate and ETA, redrawn in place. *drawn holds the number of lines the
- * last call drew (start at 0); final = 1 draws the last frame (nothing erased after it).
+ * last call drew (start at 0); the lines stay on the screen after the last call.
+ * width: the terminal's columns (lines are cut one short of it).
  */
 void deployview_live(FILE *tty, const struct deploy_plan *p, int color, int *drawn, int width);
 
