@@ -55,15 +55,15 @@ sim_start -n 2 --pull-time 1s --load-time 50ms --models llama3.2:latest \
 v1=$SIM_URL
 v2="http://127.0.0.1:$((SIM_PORT + 1))"
 { echo "[fleet]"; echo "name = down"; instances $v1 $v2; echo "[model qwen2.5:0.5b]"; } >d.conf
-# Wait until instance $2 of the sim at $1 has a request in flight (up to 10 s).
+# Wait until instance $2 of the sim at $1 received a pull (up to 10 s).
 wait_pulling() {
 	_n=0
 	while [ $_n -lt 200 ]; do
-		curl -s "$1/_sim/stats" | jq -e ".instances[] | select(.name == \"$2\") | .in_flight > 0" >/dev/null && return 0
+		curl -s "$1/_sim/stats" | jq -e ".instances[] | select(.name == \"$2\") | (.requests[\"/api/pull\"] // 0) > 0" >/dev/null && return 0
 		sleep 0.05
 		_n=$((_n + 1))
 	done
-	echo "no request in flight on $2"
+	echo "no pull on $2"
 	return 1
 }
 
