@@ -272,6 +272,7 @@ static void test_nothing_and_lints(void **state)
 	struct buf b2 = BUF_INIT;
 	deploy_plan_json(&b2, &q);
 	assert_string_equal(buf_str(&b), buf_str(&b2));
+	deploy_plan_release(&q);
 	assert_int_equal(deploy_plan_parse("[1]", &q, err), -1);
 	buf_release(&b);
 	buf_release(&b2);
