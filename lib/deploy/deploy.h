@@ -146,7 +146,8 @@ void deploy_actual_release(struct deploy_actual *a);
  * with a shared store), that have another digest than the pin or the fleet's majority
  * (UPDATE), that are not resident with the fleet's num_ctx (PRELOAD), and with prune
  * the installed models the fleet does not list for it (REMOVE). Lints are added as
- * warnings. Returns 0, or -1 with err when an --only name matches nothing.
+ * warnings. Returns 0, or -1 with err when an --only name matches nothing, or for
+ * prune when the fleet lists no models (it would remove everything).
  */
 int deploy_plan_make(const struct fleet *f, const struct deploy_actual *act,
 		     const struct deploy_opts *o, struct deploy_plan *out, char *err);

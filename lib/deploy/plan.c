@@ -237,6 +237,9 @@ int deploy_plan_make(const struct fleet *f, const struct deploy_actual *act,
 {
 	struct deploy_plan *p = out;
 	memset(p, 0, sizeof(*p));
+	if (o->prune && !f->nmodels)
+		return seterr(err, "--prune with a fleet that lists no models would remove every "
+				   "model: add [model NAME] sections to the fleet file");
 	p->ninst = f->ninstances;
 	p->inst = xcalloc(p->ninst + 1, sizeof(*p->inst));
 	p->shared_store = f->shared_store;

@@ -97,7 +97,9 @@ test_expect_success 'prune: listed only with --prune, then removed' '
 	"$OBRIDGE" -f fleet.conf deploy --prune --yes >out &&
 	grep -E "^gpu-1 remove all-minilm:latest: ok" out &&
 	curl -s "$u1/api/tags" | jq -e "[.models[].name] | index(\"all-minilm:latest\") == null" &&
-	"$OBRIDGE" -f fleet.conf deploy --plan --prune
+	"$OBRIDGE" -f fleet.conf deploy --plan --prune &&
+	expect_code 3 "$OBRIDGE" -H "$u1" deploy --plan --prune 2>err &&
+	grep_q "would remove every model" err
 '
 
 {

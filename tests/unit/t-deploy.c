@@ -216,6 +216,12 @@ static void test_shared_prune_only(void **state)
 	assert_int_equal(p.unreachable, 0);
 	assert_int_equal(p.nselected, 1);
 	deploy_plan_release(&p);
+	struct fleet empty = FLEET_INIT;
+	fleet_from(&empty, "[instance a]\nurl = http://h1:1\n");
+	struct deploy_opts po = { .prune = 1 };
+	assert_int_equal(deploy_plan_make(&empty, act, &po, &p, err), -1);
+	assert_non_null(strstr(err, "would remove every model"));
+	fleet_release(&empty);
 	only[0] = "nosuch";
 	assert_int_equal(deploy_plan_make(&f, act, &o, &p, err), -1);
 	assert_non_null(strstr(err, "'nosuch'"));
