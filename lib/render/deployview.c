@@ -195,7 +195,6 @@ static void live_line(const struct deploy_plan *p, const struct deploy_action *a
 
 void deployview_live(FILE *tty, const struct deploy_plan *p, int color, int *drawn, int width)
 {
-	(void)color;
 	if (*drawn > 0)
 		fprintf(tty, "\r\033[%dA", *drawn);
 	int lines = 0;
@@ -212,7 +211,15 @@ void deployview_live(FILE *tty, const struct deploy_plan *p, int color, int *dra
 				cut--;
 			line[cut] = '\0';
 		}
-		fprintf(tty, "\r\033[K%s\n", line);
+		enum render_color c = a->state == DEPLOY_OK ? COLOR_OK :
+				      a->state == DEPLOY_FAILED ? COLOR_CRIT :
+				      a->state == DEPLOY_SKIPPED ? COLOR_WARN : COLOR_NONE;
+		fputs("\r\033[K", tty);
+		if (color && c != COLOR_NONE)
+			render_colored(tty, 1, c, line);
+		else
+			fputs(line, tty);
+		fputc('\n', tty);
 		lines++;
 	}
 	*drawn = lines;
