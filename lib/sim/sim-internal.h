@@ -178,6 +178,9 @@ struct simreq {
 	int pull_started[6];
 	char *pull_name;
 	int pull_had;
+	double pull_fail_at;   /* pull-cut/disk-full: share of the weights where it fails, 0 none */
+	int pull_fail_disk;    /* the failure is a full disk */
+	char pull_want[65];    /* the registry's digest of the model */
 	/* reply */
 	int status;
 	struct buf reply;
@@ -220,6 +223,12 @@ struct siminst {
 	struct simtimer kick;  /* re-run the loader */
 	uint64_t rng;
 	char *registry_extra;
+	/* pulls cut short: bytes of each layer already on disk, resumed by the next pull */
+	struct simpartial {
+		char *name;
+		uint64_t done[6];
+	} *partials;
+	size_t npartials;
 	/* stats */
 	uint64_t path_count[32];
 	uint64_t status_count[600];

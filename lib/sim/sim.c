@@ -519,6 +519,9 @@ static void inst_free(struct siminst *in)
 		free(in->models[i]);
 	}
 	free(in->models);
+	for (size_t i = 0; i < in->npartials; i++)
+		free(in->partials[i].name);
+	free(in->partials);
 	free(in->name);
 	sim_settings_release(&in->st);
 }

@@ -37,6 +37,11 @@
  *     error       an {"error":...} line in the middle of a stream, then the stream ends
  *     truncate    the connection is closed in the middle of a stream, without done
  *     stall=DUR   the stream pauses for DUR in its middle
+ *     pull-cut[=SHARE]  a pull stops with {"error":"max retries exceeded: unexpected EOF"}
+ *                 once SHARE (default 0.5) of the model's bytes are on disk; the next pull
+ *                 resumes from there (so it passes that point and finishes)
+ *     disk-full[=SHARE] a pull fails at SHARE (default 0.5) of the bytes with Ollama's
+ *                 "write .../blobs/sha256-<hex>-partial: no space left on device"
  *     none|clear  remove every fault
  *   FRACTION (0..1, default 1) applies the fault to that share of requests (seeded RNG).
  *   Several faults may be active on an instance; setting a kind again replaces it.
@@ -89,6 +94,8 @@ enum sim_fault_kind {
 	SIM_FAULT_ERROR,
 	SIM_FAULT_TRUNCATE,
 	SIM_FAULT_STALL,
+	SIM_FAULT_PULL_CUT,  /* a pull stops after a share of the model's bytes (resumable) */
+	SIM_FAULT_DISK_FULL, /* a pull fails with Ollama's "no space left on device" */
 	SIM_FAULT__N
 };
 
@@ -96,12 +103,15 @@ enum sim_fault_kind {
 struct sim_fault {
 	double frac;    /* share of requests it applies to, 0..1 */
 	int64_t arg_ns; /* stall duration */
+	double arg_share; /* pull-cut, disk-full: share of the model's bytes written first */
 };
 
 /* Settings of one instance: the command-line defaults, then its own overrides. */
 struct sim_settings {
 	char *models;      /* comma list of installed models */
 	char *registry;    /* extra comma list of names pull knows */
+	char *registry_missing; /* comma list of names the registry does not have */
+	char *store;       /* instances with the same store name share their models ("" none) */
 	char *version;
 	char *digests;     /* comma list of MODEL@SALT: another digest for that model */
 	int num_parallel;
@@ -152,7 +162,10 @@ void sim_settings_copy(struct sim_settings *dst, const struct sim_settings *src)
 /*
  * Set one key (the long option names: models, num-parallel, max-queue, max-loaded,
  * keep-alive, load-time, unload-time, ttft, tok-interval, prefill-rate, tokens, jitter,
- * seed, fault, version, registry, digest, num-ctx, pull-time, vram) from its text value.
+ * seed, fault, version, registry, registry-missing, store, digest, num-ctx, pull-time,
+ * vram) from its text value. Pull knows every well-formed name except those in
+ * registry-missing; instances with the same store share one model store (a finished pull
+ * installs the model on all of them, as a shared OLLAMA_MODELS directory would).
  */
 int sim_settings_set(struct sim_settings *s, const char *key, const char *value, char *err);
 

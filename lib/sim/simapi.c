@@ -1089,13 +1089,55 @@ static void do_fault(struct simreq *r, cJSON *j)
 
 /* ---- pull ---- */
 
+/* Is name in the comma list (compared as canonical names)? */
+static int name_listed(const char *list, const char *canonical)
+{
+	char *dup = xstrdup(list ? list : "");
+	char *save = NULL;
+	int hit = 0;
+	for (char *t = strtok_r(dup, ",", &save); t && !hit; t = strtok_r(NULL, ",", &save)) {
+		char *c = simmodel_canonical(t);
+		hit = c && !strcasecmp(c, canonical);
+		free(c);
+	}
+	free(dup);
+	return hit;
+}
+
+/* The bytes of a cut-short pull of name on in (created when create). */
+static struct simpartial *partial_find(struct siminst *in, const char *name, int create)
+{
+	for (size_t i = 0; i < in->npartials; i++)
+		if (!strcasecmp(in->partials[i].name, name))
+			return &in->partials[i];
+	if (!create)
+		return NULL;
+	in->partials = xrealloc(in->partials, (in->npartials + 1) * sizeof(*in->partials));
+	struct simpartial *p = &in->partials[in->npartials++];
+	memset(p, 0, sizeof(*p));
+	p->name = xstrdup(name);
+	return p;
+}
+
+static void partial_drop(struct siminst *in, const char *name)
+{
+	struct simpartial *p = partial_find(in, name, 0);
+	if (!p)
+		return;
+	free(p->name);
+	*p = in->partials[--in->npartials];
+}
+
 static void pull_setup(struct simreq *r, const char *canonical)
 {
 	struct siminst *in = r->in;
-	r->pull_known = simmodel_known(in, canonical);
+	/* the registry has every well-formed name but those listed as missing */
+	r->pull_known = !name_listed(in->st.registry_missing, canonical);
+	simmodel_hex(0, canonical, r->pull_want);
 	struct simmodel *have = simmodel_find(in, canonical, 1);
-	r->pull_had = have != NULL;
-	uint64_t fsize = 2019393189ULL;
+	/* installed with the registry's digest: every layer is already there */
+	r->pull_had = have && !strcmp(have->digest, r->pull_want);
+	uint64_t fsize = 1500000000ULL + simmodel_hash(canonical, 7) % 1000000000ULL;
 	size_t nc;
 	const struct simcat *cat = simmodel_catalogue(&nc);
 	for (size_t i = 0; i < nc; i++)
@@ -1113,8 +1155,43 @@ static void pull_setup(struct simreq *r, const char *canonical)
 		snprintf(salt, sizeof(salt), "layer%d", i);
 		simmodel_hex(simmodel_hash(salt, 5), canonical, r->pull_dig[i]);
 	}
+	/* a pull cut short before resumes from what is on disk */
+	const struct simpartial *part = r->pull_had ? NULL : partial_find(in, canonical, 0);
+	for (int i = 0; i < 5 && part; i++)
+		r->pull_done[i] = part->done[i] < r->pull_sizes[i] ? part->done[i] : r->pull_sizes[i];
+	const struct sim_fault *cut = &in->st.faults[SIM_FAULT_PULL_CUT];
+	const struct sim_fault *disk = &in->st.faults[SIM_FAULT_DISK_FULL];
+	if (disk->frac > 0 && sim_randf(&in->rng) < disk->frac) {
+		r->pull_fail_at = disk->arg_share;
+		r->pull_fail_disk = 1;
+	} else if (cut->frac > 0 && sim_randf(&in->rng) < cut->frac) {
+		r->pull_fail_at = cut->arg_share;
+	}
+	/* already past the point where it fails: it goes through */
+	if (r->pull_fail_at > 0 &&
+	    r->pull_done[0] >= (uint64_t)(r->pull_fail_at * (double)r->pull_sizes[0]))
+		r->pull_fail_at = 0;
 	r->pull_step = 0;
 	r->next_due = mono_ns();
+}
+
+/* Install the pulled model with the registry's digest (on every instance of its store). */
+static void pull_install(struct simreq *r)
+{
+	struct siminst *in = r->in;
+	for (size_t k = 0; k < in->sim->ninst; k++) {
+		struct siminst *o = &in->sim->inst[k];
+		if (o != in && (!*in->st.store || strcmp(o->st.store, in->st.store)))
+			continue;
+		int had = simmodel_find(o, r->pull_name, 1) != NULL &&
+			  !strcmp(simmodel_find(o, r->pull_name, 1)->digest, r->pull_want);
+		struct simmodel *m = simmodel_add(o, r->pull_name, 1);
+		m->installed = 1;
+		memcpy(m->digest, r->pull_want, sizeof(m->digest));
+		if (!had)
+			m->modified_ns = wall_ns();
+		partial_drop(o, r->pull_name);
+	}
 }
 
 /* One pull line per call: manifest, layers (progress every 60 ms), verify, write, success. */
@@ -1140,6 +1217,7 @@ static int produce_pull(struct simreq *r, int64_t now, struct buf *o)
 		int l = r->pull_layer;
 		uint64_t total = r->pull_sizes[l];
 		uint64_t done = r->pull_done[l];
+		int fail = 0;
 		if (r->pull_had) {
 			done = total;
 		} else if (r->pull_started[l]) {
@@ -1151,9 +1229,21 @@ static int produce_pull(struct simreq *r, int64_t now, struct buf *o)
 			uint64_t step =
 				(uint64_t)(rate * 0.06 * (0.8 + 0.4 * sim_randf(&in->rng))) + 1;
 			done = total - done < step ? total : done + step;
+			if (l == 0 && r->pull_fail_at > 0) {
+				uint64_t at = (uint64_t)(r->pull_fail_at * (double)total);
+				if (done >= at) {
+					done = at;
+					fail = 1;
+				}
+			}
 		}
 		r->pull_started[l] = 1;
 		r->pull_done[l] = done;
+		if (!r->pull_had && done < total) {
+			/* what is on disk if the pull stops here */
+			struct simpartial *part = partial_find(in, r->pull_name, 1);
+			memcpy(part->done, r->pull_done, sizeof(part->done));
+		}
 		buf_addf(
 			o,
 			"{\"status\":\"pulling %.12s\",\"digest\":\"sha256:%s\",\"total\":%" PRIu64,
@@ -1161,6 +1251,17 @@ static int produce_pull(struct simreq *r, int64_t now, struct buf *o)
 		if (done)
 			buf_addf(o, ",\"completed\":%" PRIu64, done);
 		buf_adds(o, "}\n");
+		if (fail) {
+			if (r->pull_fail_disk)
+				buf_addf(o, "{\"error\":\"write /usr/share/ollama/.ollama/models/blobs/"
+					 "sha256-%s-partial: no space left on device\"}\n",
+					 r->pull_dig[0]);
+			else
+				buf_adds(o, "{\"error\":\"max retries exceeded: unexpected EOF\"}\n");
+			r->pull_err = r->pull_fail_disk ? 3 : 2;
+			r->finished = 1;
+			return 1;
+		}
 		if (done >= total) {
 			r->pull_layer++;
 			r->next_due = now;
@@ -1176,10 +1277,7 @@ static int produce_pull(struct simreq *r, int64_t now, struct buf *o)
 	r->pull_step++;
 	r->next_due = now + siminst_delay(in, 20000000LL);
 	if (k == 2) {
-		struct simmodel *m = simmodel_add(in, r->pull_name, 1);
-		m->installed = 1;
-		if (!r->pull_had)
-			m->modified_ns = wall_ns();
+		pull_install(r);
 		r->finished = 1;
 	}
 	return 1;
@@ -1200,7 +1298,11 @@ static void pull_nonstream_timer(void *arg)
 		return;
 	}
 	if (r->pull_err) {
-		reply_error(r, 500, "pull model manifest: file does not exist");
+		/* the message of the error line produce_pull wrote last */
+		const char *msg = r->pull_err == 1 ? "pull model manifest: file does not exist" :
+				  r->pull_err == 2 ? "max retries exceeded: unexpected EOF" :
+						     "no space left on device";
+		reply_error(r, 500, msg);
 	} else {
 		buf_reset(&r->reply);
 		buf_adds(&r->reply, "{\"status\":\"success\"}");

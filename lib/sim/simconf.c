@@ -17,6 +17,7 @@
 
 static const char *const fault_names[SIM_FAULT__N] = {
 	"down", "hang", "slow", "500", "503", "malformed", "error", "truncate", "stall",
+	"pull-cut", "disk-full",
 };
 
 void sim_config_init(struct sim_config *cfg)
@@ -28,6 +29,8 @@ void sim_config_init(struct sim_config *cfg)
 	struct sim_settings *s = &cfg->defaults;
 	s->models = xstrdup("llama3.2:latest,qwen2.5:0.5b,nomic-embed-text:latest");
 	s->registry = xstrdup("");
+	s->registry_missing = xstrdup("");
+	s->store = xstrdup("");
 	s->version = xstrdup("0.33.0");
 	s->digests = xstrdup("");
 	s->num_parallel = 1;
@@ -50,6 +53,9 @@ void sim_settings_release(struct sim_settings *s)
 {
 	free(s->models);
 	free(s->registry);
+	free(s->registry_missing);
+	free(s->store);
+	s->registry_missing = s->store = NULL;
 	free(s->version);
 	free(s->digests);
 	s->models = s->registry = s->version = s->digests = NULL;
@@ -60,6 +66,8 @@ void sim_settings_copy(struct sim_settings *dst, const struct sim_settings *src)
 	*dst = *src;
 	dst->models = xstrdup(src->models);
 	dst->registry = xstrdup(src->registry);
+	dst->registry_missing = xstrdup(src->registry_missing);
+	dst->store = xstrdup(src->store);
 	dst->version = xstrdup(src->version);
 	dst->digests = xstrdup(src->digests);
 }
@@ -122,6 +130,10 @@ int sim_settings_set(struct sim_settings *s, const char *key, const char *v, cha
 		set_str(&s->models, v);
 	} else if (!strcmp(key, "registry")) {
 		set_str(&s->registry, v);
+	} else if (!strcmp(key, "registry-missing")) {
+		set_str(&s->registry_missing, v);
+	} else if (!strcmp(key, "store")) {
+		set_str(&s->store, v);
 	} else if (!strcmp(key, "version")) {
 		if (!*v)
 			return seterr(err, "empty version");
@@ -278,12 +290,18 @@ int sim_fault_apply(struct sim_settings *s, const char *spec, char *err)
 	if (idx < 0)
 		return seterr(err,
 			      "unknown fault '%s' (down, up, hang, slow, 500, 503, malformed, "
-			      "error, truncate, stall=DUR, none)",
+			      "error, truncate, stall=DUR, pull-cut[=SHARE], disk-full[=SHARE], "
+			      "none)",
 			      kind);
 	if (idx == SIM_FAULT_STALL) {
 		if (!*argtxt)
 			return seterr(err, "fault 'stall' needs a duration (stall=2s)");
 		if (parse_dur(argtxt, &arg, "stall duration", 0, err) < 0)
+			return -1;
+	} else if (idx == SIM_FAULT_PULL_CUT || idx == SIM_FAULT_DISK_FULL) {
+		s->faults[idx].arg_share = 0.5;
+		if (*argtxt && (parse_double(argtxt, 0.001, 0.999, &s->faults[idx].arg_share,
+					     "fault share of bytes", err) < 0))
 			return -1;
 	} else if (*argtxt) {
 		return seterr(err, "fault '%s' takes no argument", kind);
@@ -306,6 +324,8 @@ void sim_fault_describe(const struct sim_settings *s, char *out, size_t n)
 		char arg[48] = "", fr[32] = "";
 		if (i == SIM_FAULT_STALL)
 			snprintf(arg, sizeof(arg), "=%.3gs", (double)f->arg_ns / 1e9);
+		if (i == SIM_FAULT_PULL_CUT || i == SIM_FAULT_DISK_FULL)
+			snprintf(arg, sizeof(arg), "=%g", f->arg_share);
 		if (f->frac < 1.0)
 			snprintf(fr, sizeof(fr), "@%g", f->frac);
 		int w = snprintf(out + len, n - len, "%s%s%s%s", len ? "," : "", fault_names[i],
