@@ -992,7 +992,7 @@ static void do_show(struct simreq *r, cJSON *j)
 		 m->name);
 	if (m->system)
 		buf_addf(&mf, "SYSTEM \"\"\"%s\"\"\"\n", m->system);
-	const char *params = m->params ? m->params : "stop                           \"<|eot_id|>\"\n";
+	const char *params = m->params ? m->params : "stop                           \"<|eot_id|>\"";
 	for (const char *p = params; *p;) {
 		size_t n = strcspn(p, "\n");
 		buf_addf(&mf, "PARAMETER %.*s\n", (int)n, p);

@@ -36,7 +36,7 @@ int simops_layers(const struct simmodel *m, char dig[][65], uint64_t *sizes, int
 	sizes[n] = m->cat.file_size > 16000 ? m->cat.file_size - 15813 : m->cat.file_size;
 	blob_digest("layer0", base, dig[n++]);
 	for (int i = 0; i < 4; i++) {
-		char salt[16];
+		char salt[32];
 		snprintf(salt, sizeof(salt), "layer%d", i + 1);
 		if (i == 3 && m->params) { /* parameters of its own */
 			sizes[n] = strlen(m->params);
@@ -181,8 +181,10 @@ void simops_create(struct simreq *r, cJSON *j)
 		buf_release(&pt);
 		return;
 	}
-	if (pt.len)
+	if (pt.len) {
+		pt.data[--pt.len] = '\0'; /* the lines are joined, without a final newline */
 		r->op_params = buf_detach(&pt);
+	}
 	buf_release(&pt);
 	if (system)
 		r->op_system = xstrdup(system);
@@ -459,7 +461,7 @@ static void nonstream_timer(void *arg)
 		return;
 	}
 	if (r->abort_stream) {
-		/* truncate: the connection drops before any answer */
+		/* truncate: the headers, then the connection drops */
 		free(err);
 		buf_reset(&r->out);
 		r->out_off = 0;

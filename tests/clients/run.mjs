@@ -289,8 +289,9 @@ const cases = {
 		const l = await ollama.list();
 		check(l.models.some((m) => m.name === 'llama3.2:1b') && l.models.some((m) => m.name === 'tinyllama:latest'), 'pulled models listed');
 		say('ollama.pull({stream:true})', `${parts.length} lines: ${[...new Set(st.map((s) => s.replace(/[0-9a-f]{12}$/, 'X')))].join(' | ')}`);
-		const e = await raises(async () => collect(await ollama.pull({ model: 'no-such-model-xyz', stream: true })), 'Error', 'pull model manifest: file does not exist');
-		say('ollama.pull({model:"no-such-model-xyz",stream:true})', `Error "${e.message}"`);
+		const e = await raises(async () => collect(await ollama.pull({ model: 'bad name!', stream: true })), 'ResponseError', 'invalid model name');
+		check(e.status_code === 400, 'status');
+		say('ollama.pull({model:"bad name!",stream:true})', `ResponseError 400 "${e.message}"`);
 	},
 	async 'ollama-create'() {
 		const parts = await collect(await ollama.create({ model: 'pirate', from: 'llama3.2', system: 'You are a pirate.', parameters: { temperature: 0.2 }, stream: true }));
