@@ -373,8 +373,17 @@ static int produce_push(struct simreq *r, int64_t now, struct buf *o)
 	if (r->op_step == 1) {
 		int l = r->op_layer;
 		uint64_t total = r->op_sizes[l], done = r->op_done[l];
-		int half = l == 0 && done >= total / 2 && done < total;
-		if (half && !r->mid_done) {
+		if (l > 0 || r->op_layer_started) {
+			/* bytes per tick at the pull rate (2 GB per pull-time) */
+			double secs = (double)in->st.pull_ns / 1e9;
+			double rate = secs > 0 ? 2e9 / secs : 1e18;
+			if (in->st.faults[SIM_FAULT_SLOW].frac > 0)
+				rate /= 10;
+			uint64_t step = (uint64_t)(rate * 0.06) + 1;
+			done = total - done < step ? total : done + step;
+		}
+		if (l == 0 && r->op_layer_started && done >= total / 2 && !r->mid_done) {
+			/* the faults strike when the weights are half way up */
 			r->mid_done = 1;
 			if (r->op_fail) {
 				buf_adds(o, "{\"error\":");
@@ -392,15 +401,6 @@ static int produce_push(struct simreq *r, int64_t now, struct buf *o)
 				r->next_due = now + r->stall_ns;
 				return 0;
 			}
-		}
-		if (l > 0 || r->op_layer_started) {
-			/* bytes per tick at the pull rate (2 GB per pull-time) */
-			double secs = (double)in->st.pull_ns / 1e9;
-			double rate = secs > 0 ? 2e9 / secs : 1e18;
-			if (in->st.faults[SIM_FAULT_SLOW].frac > 0)
-				rate /= 10;
-			uint64_t step = (uint64_t)(rate * 0.06) + 1;
-			done = total - done < step ? total : done + step;
 		}
 		r->op_layer_started = 1;
 		r->op_done[l] = done;
