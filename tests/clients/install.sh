@@ -13,9 +13,10 @@ exec 9>"$dir/.install.lock"
 flock 9
 ready && exit 0
 log="$dir/.install.log"
-if ! (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) >"$log" 2>&1; then
+if ! (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --no-update-notifier \
+	--loglevel=error) >"$log" 2>&1; then
 	echo "npm ci failed (no network?):"
-	tail -n 5 "$log"
+	grep -m 4 '^npm error' "$log" || tail -n 4 "$log"
 	exit 1
 fi
 cp "$dir/package-lock.json" "$stamp"
