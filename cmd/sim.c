@@ -34,6 +34,7 @@ static const char *const usage[] = {
 	"",
 	"Control, on any instance's port:",
 	"  curl -d '{\"instance\":\"gpu-2\",\"fault\":\"down\"}' http://127.0.0.1:11434/_sim/fault",
+	"      (replaces the instance's faults; \"add\":true adds to them; --fault options add up)",
 	"  curl http://127.0.0.1:11434/_sim/stats     (counters; shape in lib/sim/sim.h)",
 	"  curl -X POST http://127.0.0.1:11434/_sim/reset",
 	"",

@@ -44,15 +44,19 @@
  *                 "write .../blobs/sha256-<hex>-partial: no space left on device"
  *     none|clear  remove every fault
  *   FRACTION (0..1, default 1) applies the fault to that share of requests (seeded RNG).
- *   Several faults may be active on an instance; setting a kind again replaces it.
+ *   Several faults may be active on an instance: --fault options add up (setting a kind
+ *   again replaces it); POST /_sim/fault replaces the active faults with its spec ("up"
+ *   only lifts down) unless the body has "add": true, which adds it like --fault.
+ *   /api/push: error and 500 break the upload mid-weights ("max retries exceeded: ..."),
+ *   truncate drops the connection there, stall pauses it, slow divides its rate by 10.
  *   500 comes when the first token would be due (after any load and slot wait). With
  *   "stream":false, malformed cuts the JSON body in half, error answers 500 {"error"} and
  *   truncate sends half the body and closes. The OpenAI layer ends an errored SSE stream
  *   without a finish chunk or [DONE]. "mid-error" is accepted for "error".
  *
  * Control endpoints, answered by every instance (also when the target instance is down):
- *   POST /_sim/fault  {"instance":"gpu-2","fault":"down"}   instance defaults to the
- *       receiving one, "*" means every instance; answers
+ *   POST /_sim/fault  {"instance":"gpu-2","fault":"down","add":false}   instance defaults
+ *       to the receiving one, "*" means every instance; answers
  *       {"instances":[{"instance":"gpu-2","faults":["down"]}]}
  *   GET  /_sim/stats  counters of every instance (shape below)
  *   POST /_sim/reset  zero the counters (not the state)
@@ -66,7 +70,10 @@
  *      "in_flight":N,                         Ollama-path requests not finished yet
  *      "generating":N,                        requests holding a parallel slot
  *      "waiting_slot":N,                      granted a runner, waiting for a slot
- *      "waiting_load":N,                      in the serial load queue
+ *      "waiting_load":N,                      in the serial load queue (not the request
+ *                                             a load is in progress for: as in Ollama it
+ *                                             has left the queue, --max-queue counts the
+ *                                             ones behind it)
  *      "max_waiting_load":N,                  highest waiting_load seen
  *      "loads":N,"unloads":N,"rejected":N,   totals (rejected = 503 queue full)
  *      "tokens":N,                            tokens sent
@@ -82,6 +89,15 @@
  * Lines that are due at the same moment (tok-interval 0, or a loop running late) are sent
  * in one write (up to 64 lines); otherwise every token is its own HTTP chunk.
  * Every response carries "X-Sim-Instance: NAME".
+ *
+ * Made-up answers (simgen.c, simops.c): "format" ("json" or a JSON schema; /v1
+ * response_format) gives JSON that parses and follows the schema; a chat with "tools" on a
+ * model with the tools capability whose last message is from the user answers with a call of
+ * the first tool (arguments from its parameter schema); /v1/embeddings encoding_format
+ * base64 gives little-endian float32 in base64; /api/create makes a new model from an
+ * installed one (the stream: using existing / creating new layer lines, writing manifest,
+ * success); /api/push streams retrieving manifest, pushing <layer> progress, pushing
+ * manifest, success; /api/delete expires a loaded runner.
  */
 
 enum sim_fault_kind {
