@@ -178,6 +178,18 @@ static const struct comp_opt comp_opts[] = {
 	FLAG("export", "csv", 0, "CSV, one row per step"),
 	FLAG("export", "help", 'h', "show this help"),
 
+	ARG("emit", 1, CK_WORDS, "nginx haproxy", "config to render"),
+	OPT("emit", "output", 'o', CK_FILE, "write to FILE or DIR instead of stdout"),
+	FLAG("emit", "full", 0, "a whole config instead of a snippet"),
+	FLAG("emit", "help", 'h', "show this help"),
+
+	ARG("import", 1, CK_WORDS, "nginx haproxy", "config kind"),
+	ARG("import", 2, CK_FILE, NULL, "config file"),
+	OPT("import", "upstream", 0, CK_TEXT, "the nginx upstream to read"),
+	OPT("import", "backend", 0, CK_TEXT, "the HAProxy backend to read"),
+	OPT("import", "output", 'o', CK_FILE, "write the fleet file there"),
+	FLAG("import", "help", 'h', "show this help"),
+
 	OPT("sim", "instances", 'n', CK_TEXT, "number of instances"),
 	OPT("sim", "port", 0, CK_TEXT, "first port"),
 	OPT("sim", "host", 0, CK_TEXT, "listen address"),
