@@ -77,6 +77,15 @@ static int out_finish(struct fout *o, char **result, char *err)
 		msg++;
 	while (*msg == ' ')
 		msg++;
+	/* "(first defined at line N)" names a line of the built text: the config's instead */
+	char fixed[ERR_MAX];
+	const char *at = strstr(msg, "at line ");
+	long n2 = at ? strtol(at + 8, NULL, 10) : 0;
+	if (at && n2 >= 1 && (size_t)n2 <= o->nlines) {
+		snprintf(fixed, sizeof(fixed), "%.*sat line %d%s", (int)(at - msg), msg,
+			 o->src[n2 - 1], at + 8 + strspn(at + 8, "0123456789"));
+		msg = fixed;
+	}
 	if (line > 0)
 		seterr(err, "%s:%d: %s", o->file, line, msg);
 	else
@@ -579,8 +588,17 @@ static int import_nginx(const char *text, const char *file, const char *want,
 		}
 		struct fout keys = { BUF_INIT, NULL, 0, file };
 		char *name = d->note ? out_instance_note(&keys, d->note, d->line, 1) : NULL;
+		if (!name) {
+			/* named by its address, without IPv6 brackets */
+			name = xstrdup(addr);
+			size_t k = 0;
+			for (const char *c = addr; *c; c++)
+				if (*c != '[' && *c != ']')
+					name[k++] = *c;
+			name[k] = '\0';
+		}
 		out_line(&o, d->line, "%s", "");
-		out_line(&o, d->line, "[instance %s]", name ? name : addr);
+		out_line(&o, d->line, "[instance %s]", name);
 		int has_port = addr[0] == '[' ? strstr(addr, "]:") != NULL : strchr(addr, ':') != NULL;
 		out_line(&o, d->line, "url = %s://%s%s", tls_up ? "https" : "http", addr,
 			 has_port ? "" : (tls_up ? ":443" : ":80"));
