@@ -16,8 +16,10 @@
 #include "../lib/util/util.h"
 #include "../lib/banned.h"
 
+#define EMIT_KINDS "nginx, haproxy or prometheus"
+
 static const char *const usage[] = {
-	"usage: obridge emit nginx|haproxy [-o FILE|DIR] [--full]",
+	"usage: obridge emit nginx|haproxy|prometheus [-o FILE|DIR] [--full]",
 	"",
 	"Render the fleet file as a config, to stdout or -o. Every output starts with a",
 	"comment naming the fleet file and obridge's version; the same fleet gives the same",
@@ -25,6 +27,7 @@ static const char *const usage[] = {
 	"",
 	"  nginx       an upstream and a server block (conf.d snippet; --full: nginx.conf)",
 	"  haproxy     a frontend and backends (--full: with global and defaults)",
+	"  prometheus  alerting rules over obridge health's textfile metrics",
 	"",
 	"  -o, --output FILE|DIR  write there instead of stdout (DIR: one file per output)",
 	"      --full             a whole config instead of a snippet (nginx, haproxy)",
@@ -80,12 +83,12 @@ int cmd_emit(int argc, char **argv, struct ctx *ctx)
 		}
 	}
 	if (optind == argc)
-		return cmd_usage_error("emit", "which config? (nginx or haproxy)");
+		return cmd_usage_error("emit", "which config? (" EMIT_KINDS ")");
 	if (optind + 1 < argc)
 		return cmd_usage_error("emit", "unexpected argument '%s'", argv[optind + 1]);
 	int kind = emit_kind_parse(argv[optind]);
 	if (kind < 0)
-		return cmd_usage_error("emit", "unknown config '%s' (nginx or haproxy)",
+		return cmd_usage_error("emit", "unknown config '%s' (" EMIT_KINDS ")",
 				       argv[optind]);
 	struct emit_out out;
 	char err[ERR_MAX];

@@ -18,6 +18,7 @@ static const struct {
 } kinds[] = {
 	{ "nginx", EMIT_NGINX, emit_nginx },
 	{ "haproxy", EMIT_HAPROXY, emit_haproxy },
+	{ "prometheus", EMIT_PROMETHEUS, emit_prometheus },
 };
 
 int emit_kind_parse(const char *s)

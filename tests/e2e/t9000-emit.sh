@@ -77,6 +77,25 @@ else
 	test_skip "haproxy is not installed (Debian package haproxy)"
 fi
 
+if command -v promtool >/dev/null 2>&1; then
+	for f in $FLEETS; do
+		test_expect_success "promtool check rules accepts emit prometheus ($f)" '
+			cp "out/'$f'/prometheus.txt" rules-'$f'.yml && promtool check rules rules-'$f'.yml
+		'
+	done
+	test_expect_success 'promtool test rules: down, not resident, TTFT over the SLO, stale health fire as written' '
+		mkdir prom && cp out/weights/prometheus.txt prom/rules.yml &&
+		cp "$SRC/tests/emit/prometheus-test.yml" prom/ &&
+		(cd prom && promtool test rules prometheus-test.yml)
+	'
+	test_expect_success 'control: promtool test rules fails when a rule is off' '
+		sed "s/for: 1m/for: 10m/" out/weights/prometheus.txt >prom/rules.yml &&
+		! (cd prom && promtool test rules prometheus-test.yml)
+	'
+else
+	test_skip "promtool is not installed (Debian package prometheus)"
+fi
+
 # fleet show --json without where it came from
 fleet_json() { "$OBRIDGE" -f "$1" fleet show --json | jq -S "del(.path, .source)"; }
 
