@@ -50,6 +50,14 @@ int emit_compose(const struct fleet *f, const struct emit_opts *o, struct emit_o
 int emit_k8s(const struct fleet *f, const struct emit_opts *o, struct emit_out *out,
 	     char *err);
 
+/* The keep_alive every model of the instance agrees on: 1 with *ns set, else 0. */
+int emit_instance_keep_alive(const struct fleet *f, const struct fleet_instance *in,
+			     int64_t *ns);
+/* OLLAMA_HOST for the server: loopback stays, any other host binds 0.0.0.0, same port. */
+void emit_bind_addr(const struct hostport *hp, char *out, size_t n);
+/* Usable as a systemd instance or compose service name: [A-Za-z0-9:_.-]. */
+int emit_valid_unit_name(const char *s);
+
 /* Append one file to out, taking the buffer's contents. */
 void emit_out_add(struct emit_out *out, const char *name, struct buf *b);
 

@@ -19,6 +19,7 @@ static const struct {
 	{ "nginx", EMIT_NGINX, emit_nginx },
 	{ "haproxy", EMIT_HAPROXY, emit_haproxy },
 	{ "prometheus", EMIT_PROMETHEUS, emit_prometheus },
+	{ "systemd", EMIT_SYSTEMD, emit_systemd },
 };
 
 int emit_kind_parse(const char *s)
