@@ -16,10 +16,10 @@
 #include "../lib/util/util.h"
 #include "../lib/banned.h"
 
-#define EMIT_KINDS "nginx, haproxy, prometheus or systemd"
+#define EMIT_KINDS "nginx, haproxy, compose, systemd or prometheus"
 
 static const char *const usage[] = {
-	"usage: obridge emit nginx|haproxy|prometheus|systemd [-o FILE|DIR] [--full]",
+	"usage: obridge emit nginx|haproxy|compose|systemd|prometheus [-o FILE|DIR] [--full]",
 	"",
 	"Render the fleet file as a config, to stdout or -o. Every output starts with a",
 	"comment naming the fleet file and obridge's version; the same fleet gives the same",
@@ -27,8 +27,9 @@ static const char *const usage[] = {
 	"",
 	"  nginx       an upstream and a server block (conf.d snippet; --full: nginx.conf)",
 	"  haproxy     a frontend and backends (--full: with global and defaults)",
-	"  prometheus  alerting rules over obridge health's textfile metrics",
+	"  compose     docker-compose.yml: a service per instance and nginx in front",
 	"  systemd     ollama@.service, an environment file per instance, the health timer",
+	"  prometheus  alerting rules over obridge health's textfile metrics",
 	"",
 	"  -o, --output FILE|DIR  write there instead of stdout (DIR: one file per output)",
 	"      --full             a whole config instead of a snippet (nginx, haproxy)",

@@ -20,6 +20,7 @@ static const struct {
 	{ "haproxy", EMIT_HAPROXY, emit_haproxy },
 	{ "prometheus", EMIT_PROMETHEUS, emit_prometheus },
 	{ "systemd", EMIT_SYSTEMD, emit_systemd },
+	{ "compose", EMIT_COMPOSE, emit_compose },
 };
 
 int emit_kind_parse(const char *s)

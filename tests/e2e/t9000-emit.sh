@@ -143,6 +143,36 @@ else
 	test_skip "systemd-analyze is not installed (Debian package systemd)"
 fi
 
+# yamllint, strict (warnings fail), default rules but long lines (comments name paths)
+YAMLLINT_CONF='{extends: default, rules: {line-length: {max: 200}}}'
+if command -v docker-compose >/dev/null 2>&1 && command -v yamllint >/dev/null 2>&1; then
+	for f in $FLEETS; do
+		test_expect_success "docker-compose config -q and yamllint --strict accept emit compose ($f)" '
+			rm -rf dc && "$OBRIDGE" -f "$SRC/tests/emit/fleets/'$f'.conf" emit compose -o dc &&
+			test -s dc/nginx-obridge.conf && grep -q "nginx-obridge.conf:/etc/nginx" dc/docker-compose.yml &&
+			(cd dc && docker-compose config -q) &&
+			yamllint --strict -d "$YAMLLINT_CONF" dc/docker-compose.yml
+		'
+	done
+	test_expect_success 'emit compose: services, environment, shared volume, GPUs, nginx on the balancer port' '
+		rm -rf dc && "$OBRIDGE" -f "$SRC/tests/emit/fleets/groups.conf" emit compose -o dc &&
+		(cd dc && docker-compose config) >dc.json 2>&1 && cat dc.json &&
+		grep_q "OLLAMA_MAX_LOADED_MODELS: .1." dc.json &&
+		grep_q "published: 11400" dc.json &&
+		grep_q "server gpu-2:11434 weight=2" dc/nginx-obridge.conf &&
+		grep -A24 "^  gpu-1:" dc/docker-compose.yml | grep -q "device_ids: \[\"0\", \"1\"\]" &&
+		"$OBRIDGE" -f "$SRC/tests/emit/fleets/shared.conf" emit compose -o dcs &&
+		test "$(grep -c -- "- models:/root/.ollama" dcs/docker-compose.yml)" = 3 &&
+		grep_q "OLLAMA_NOPRUNE" dcs/docker-compose.yml
+	'
+	test_expect_success 'control: docker-compose config -q refuses a broken compose file' '
+		sed "s/    restart: unless-stopped/    restart: [unless-stopped/" dc/docker-compose.yml >dc/bad.yml &&
+		! (cd dc && docker-compose -f bad.yml config -q)
+	'
+else
+	test_skip "docker-compose or yamllint is not installed (Debian packages docker-compose, yamllint)"
+fi
+
 # fleet show --json without where it came from
 fleet_json() { "$OBRIDGE" -f "$1" fleet show --json | jq -S "del(.path, .source)"; }
 
