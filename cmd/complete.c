@@ -178,7 +178,7 @@ static const struct comp_opt comp_opts[] = {
 	FLAG("export", "csv", 0, "CSV, one row per step"),
 	FLAG("export", "help", 'h', "show this help"),
 
-	ARG("emit", 1, CK_WORDS, "nginx haproxy compose systemd prometheus", "config to render"),
+	ARG("emit", 1, CK_WORDS, "nginx haproxy compose k8s systemd prometheus", "config to render"),
 	OPT("emit", "output", 'o', CK_FILE, "write to FILE or DIR instead of stdout"),
 	FLAG("emit", "full", 0, "a whole config instead of a snippet"),
 	FLAG("emit", "help", 'h', "show this help"),

@@ -16,10 +16,10 @@
 #include "../lib/util/util.h"
 #include "../lib/banned.h"
 
-#define EMIT_KINDS "nginx, haproxy, compose, systemd or prometheus"
+#define EMIT_KINDS "nginx, haproxy, compose, k8s, systemd or prometheus"
 
 static const char *const usage[] = {
-	"usage: obridge emit nginx|haproxy|compose|systemd|prometheus [-o FILE|DIR] [--full]",
+	"usage: obridge emit nginx|haproxy|compose|k8s|systemd|prometheus [-o FILE|DIR] [--full]",
 	"",
 	"Render the fleet file as a config, to stdout or -o. Every output starts with a",
 	"comment naming the fleet file and obridge's version; the same fleet gives the same",
@@ -28,6 +28,7 @@ static const char *const usage[] = {
 	"  nginx       an upstream and a server block (conf.d snippet; --full: nginx.conf)",
 	"  haproxy     a frontend and backends (--full: with global and defaults)",
 	"  compose     docker-compose.yml: a service per instance and nginx in front",
+	"  k8s         StatefulSet (Deployment with shared_store), Service, HPA, health CronJob",
 	"  systemd     ollama@.service, an environment file per instance, the health timer",
 	"  prometheus  alerting rules over obridge health's textfile metrics",
 	"",

@@ -26,7 +26,8 @@ void emit_header(struct buf *b, const struct fleet *f, const struct emit_opts *o
 		 const char *kind, const char *prefix);
 /*
  * The "#@" block: fleet-file lines that the engine has no directive for ([fleet] name,
- * api_key_file, shared_store; [model], [route], [slo] sections). import reads them back.
+ * api_key_file, shared_store; [model], [route], [k8s], [slo] sections). import reads them
+ * back.
  */
 void emit_annotations(struct buf *b, const struct fleet *f);
 /* Per-instance "#@" settings: "name=a group=g num_parallel=4 ..."; with_slots adds

@@ -21,6 +21,7 @@ static const struct {
 	{ "prometheus", EMIT_PROMETHEUS, emit_prometheus },
 	{ "systemd", EMIT_SYSTEMD, emit_systemd },
 	{ "compose", EMIT_COMPOSE, emit_compose },
+	{ "k8s", EMIT_K8S, emit_k8s },
 };
 
 int emit_kind_parse(const char *s)
@@ -169,6 +170,15 @@ void emit_annotations(struct buf *b, const struct fleet *f)
 		if (f->long_prompt_bytes)
 			note_line(b, "long_prompt_bytes = %" PRId64, f->long_prompt_bytes);
 		note_line(b, "long_group = %s", f->long_group);
+	}
+	if (f->k8s.line) {
+		note_line(b, "[k8s]");
+		note_line(b, "min_replicas = %d", f->k8s.min_replicas);
+		note_line(b, "max_replicas = %d", f->k8s.max_replicas);
+		note_line(b, "cpu_target = %d", f->k8s.cpu_target);
+		note_line(b, "gpus = %d", f->k8s.gpus);
+		note_line(b, "namespace = %s", f->k8s.namespace);
+		note_line(b, "storage = %s", f->k8s.storage);
 	}
 	if (f->nslos) {
 		note_line(b, "[slo]");

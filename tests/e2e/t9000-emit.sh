@@ -173,6 +173,49 @@ else
 	test_skip "docker-compose or yamllint is not installed (Debian packages docker-compose, yamllint)"
 fi
 
+# Kubernetes: yamllint, and the strictest offline schema check Debian offers: the API
+# models of python3-kubernetes (tests/emit/k8s-schema.py: unknown fields, types, required)
+PY=/usr/bin/python3
+if command -v yamllint >/dev/null 2>&1 && $PY -c "import kubernetes, yaml" 2>/dev/null; then
+	for f in $FLEETS; do
+		test_expect_success "yamllint --strict and the Kubernetes schema accept emit k8s ($f)" '
+			cp out/'$f'/k8s.txt k8s-'$f'.yaml &&
+			yamllint --strict -d "$YAMLLINT_CONF" k8s-'$f'.yaml &&
+			$PY "$SRC/tests/emit/k8s-schema.py" k8s-'$f'.yaml
+		'
+	done
+	test_expect_success 'emit k8s: StatefulSet or Deployment on a shared claim, HPA from [k8s], probes, CronJob' '
+		grep -c "^kind: " k8s-weights.yaml >n && test "$(cat n)" = 4 &&
+		grep_q "^kind: StatefulSet" k8s-weights.yaml && not_grep "^kind: Deployment" k8s-weights.yaml &&
+		grep_q "^kind: Deployment" k8s-shared.yaml && grep_q "ReadWriteMany" k8s-shared.yaml &&
+		grep_q "claimName: ollama-shared-box-models" k8s-shared.yaml &&
+		grep_q "minReplicas: 2" k8s-weights.yaml && grep_q "maxReplicas: 10" k8s-weights.yaml &&
+		grep_q "averageUtilization: 70" k8s-weights.yaml &&
+		grep_q "minReplicas: 1" k8s-groups.yaml && grep_q "averageUtilization: 60" k8s-groups.yaml &&
+		grep_q "namespace: llm" k8s-groups.yaml && grep_q "nvidia.com/gpu: \"1\"" k8s-groups.yaml &&
+		grep_q "storage: \"100Gi\"" k8s-groups.yaml &&
+		grep_q "podAntiAffinity" k8s-weights.yaml && grep_q "preStop" k8s-weights.yaml &&
+		grep_q "^kind: CronJob" k8s-weights.yaml && grep_q "\"--textfile\"" k8s-weights.yaml
+	'
+	test_expect_success 'emit k8s: the readiness command passes only while ollama ps lists the models' '
+		$PY -c "import sys, yaml; d = list(yaml.safe_load_all(open(sys.argv[1])));
+print(d[0][\"spec\"][\"template\"][\"spec\"][\"containers\"][0][\"readinessProbe\"][\"exec\"][\"command\"][2])" \
+			k8s-weights.yaml >ready.sh && cat ready.sh && mkdir -p fakebin &&
+		printf "#!/bin/sh\nprintf \"NAME ID SIZE\\\\n%%s x 2GB\\\\n\" \"\$PS_MODEL\"\n" >fakebin/ollama &&
+		chmod +x fakebin/ollama && cat fakebin/ollama &&
+		PS_MODEL=llama3.2:latest PATH="$TRASH/fakebin:$PATH" sh -c "$(cat ready.sh)" &&
+		! PS_MODEL=llama3x2:latest PATH="$TRASH/fakebin:$PATH" sh -c "$(cat ready.sh)" &&
+		! PS_MODEL=qwen2.5:0.5b PATH="$TRASH/fakebin:$PATH" sh -c "$(cat ready.sh)"
+	'
+	test_expect_success 'control: the schema check refuses a misspelt field and a wrong type' '
+		sed "s/containerPort:/containerport:/; s/replicas: 2/replicas: \"2\"/" k8s-weights.yaml >bad.yaml &&
+		! $PY "$SRC/tests/emit/k8s-schema.py" bad.yaml >bad.out && cat bad.out &&
+		grep_q "unknown field .containerport." bad.out && grep_q "spec.replicas: expected an integer" bad.out
+	'
+else
+	test_skip "yamllint or python3-kubernetes is not installed (Debian packages yamllint, python3-kubernetes)"
+fi
+
 # fleet show --json without where it came from
 fleet_json() { "$OBRIDGE" -f "$1" fleet show --json | jq -S "del(.path, .source)"; }
 

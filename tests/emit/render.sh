@@ -7,7 +7,7 @@
 set -e
 obridge=$1
 dir=$2
-kinds="nginx nginx:full haproxy haproxy:full prometheus systemd compose"
+kinds="nginx nginx:full haproxy haproxy:full prometheus systemd compose k8s"
 for f in tests/emit/fleets/*.conf; do
 	name=$(basename "$f" .conf)
 	mkdir -p "$dir/$name"
