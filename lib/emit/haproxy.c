@@ -21,6 +21,11 @@ static int backend(struct buf *b, const struct fleet *f, const char *name, const
 		const struct fleet_instance *in = &f->instances[i];
 		if (group && !emit_in_group(in, group))
 			continue;
+		if (!emit_valid_unit_name(in->name)) {
+			buf_release(&srv);
+			return seterr(err, "[instance %s]: not usable as a HAProxy server name "
+					   "(letters, digits and :_.- only)", in->name);
+		}
 		struct hostport hp;
 		char what[300], addr[320];
 		snprintf(what, sizeof(what), "[instance %s] url", in->name);
