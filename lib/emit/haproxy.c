@@ -68,6 +68,7 @@ static int backend(struct buf *b, const struct fleet *f, const char *name, const
 		    "\tbalance roundrobin\n"
 		    "\t# Active health check: GET / answers 200 \"Ollama is running\".\n"
 		    "\toption httpchk GET /\n"
+		    "\thttp-check expect status 200\n"
 		    "\thttp-check expect string Ollama\\ is\\ running\n"
 		    "\t# Forward each chunk at once: Ollama streams one token per chunk, and\n"
 		    "\t# HAProxy otherwise holds small writes back to merge them.\n"
