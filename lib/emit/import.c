@@ -32,11 +32,14 @@ static void out_line(struct fout *o, int src, const char *fmt, ...)
 	va_start(ap, fmt);
 	char *s = xvasprintf(fmt, ap);
 	va_end(ap);
-	/* one output line per call: a newline in config text must not start a section */
+	/* one output line per call: a newline in config text must not start a section; no
+	 * control characters or invalid UTF-8 from the config reach the output */
 	for (char *p = s; *p; p++)
 		if (*p == '\n' || *p == '\r')
 			*p = ' ';
-	buf_adds(&o->text, s);
+	char *clean = text_sanitize_dup(s);
+	buf_adds(&o->text, clean);
+	free(clean);
 	buf_adds(&o->text, "\n");
 	free(s);
 	o->src = xrealloc(o->src, (o->nlines + 1) * sizeof(int));
@@ -964,7 +967,9 @@ int emit_import(enum import_kind kind, const char *text, const char *file, const
 		const char *version, char **fleet_text, char *err)
 {
 	*fleet_text = NULL;
-	if (kind == IMPORT_NGINX)
-		return import_nginx(text, file, name, version, fleet_text, err);
-	return import_haproxy(text, file, name, version, fleet_text, err);
+	int r = kind == IMPORT_NGINX ? import_nginx(text, file, name, version, fleet_text, err) :
+				       import_haproxy(text, file, name, version, fleet_text, err);
+	if (r < 0) /* messages quote the config: keep escape sequences off the terminal */
+		text_sanitize(err, ERR_MAX, err);
+	return r;
 }

@@ -93,6 +93,13 @@ static void test_nginx_reader(void **state)
 	import_err(IMPORT_NGINX, "upstream u {\n server a:1; #@ name=b!c\n}\n",
 		   "t.conf:2: invalid instance name");
 	import_err(IMPORT_NGINX, "http { }\n", "t.conf: no upstream block");
+	/* config text in messages and comments carries no escape sequences */
+	import_err(IMPORT_NGINX, "upstream u {\n server unix:/x\033[31m;\n}\n",
+		   "t.conf:2: server unix:/x?[31m:");
+	t = import_ok(IMPORT_NGINX, "upstream u {\n server a:1 \033[2J;\n}\n");
+	assert_null(strchr(t, '\033'));
+	assert_non_null(strstr(t, "server parameter ?[2J (no fleet-file equivalent)"));
+	free(t);
 	import_err(IMPORT_NGINX, "upstream u {\n server a:1;\n}\n#@ [route]\n#@ long_group = zz\n",
 		   "t.conf: [route] long_group 'zz' names no instance's group");
 }
