@@ -13,13 +13,17 @@
 
 #define NGINX_FILE "nginx-obridge.conf"
 
-static int valid_service(const char *s)
+/* The compose service (and network host) name of an instance: characters compose does not
+ * take become '-' ("127.0.0.1:11434" -> "127.0.0.1-11434"). */
+static void service_name(const char *s, char *out, size_t n)
 {
-	for (const char *p = s; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || strchr("_.-", *p)))
-			return 0;
-	return *s && *s != '-' && *s != '.';
+	size_t k = 0;
+	for (const char *p = s; *p && k + 1 < n; p++) {
+		int ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			 (*p >= '0' && *p <= '9') || (k && strchr("_.-", *p));
+		out[k++] = ok ? *p : '-';
+	}
+	out[k] = '\0';
 }
 
 int emit_compose(const struct fleet *f, const struct emit_opts *o, struct emit_out *out,
@@ -27,11 +31,19 @@ int emit_compose(const struct fleet *f, const struct emit_opts *o, struct emit_o
 {
 	struct buf b = BUF_INIT;
 	char tmp[64];
-	for (size_t i = 0; i < f->ninstances; i++)
-		if (!valid_service(f->instances[i].name) || !strcmp(f->instances[i].name, "nginx"))
-			return seterr(err, "[instance %s]: not usable as a compose service name "
-					   "(letters, digits and _.- only, not 'nginx')",
-				      f->instances[i].name);
+	char (*svc)[128] = xcalloc(f->ninstances, sizeof(*svc));
+	for (size_t i = 0; i < f->ninstances; i++) {
+		service_name(f->instances[i].name, svc[i], sizeof(svc[i]));
+		int clash = !strcmp(svc[i], "nginx");
+		for (size_t k = 0; k < i; k++)
+			clash |= !strcmp(svc[k], svc[i]);
+		if (clash) {
+			seterr(err, "[instance %s]: its compose service name '%s' is taken",
+			       f->instances[i].name, svc[i]);
+			free(svc);
+			return -1;
+		}
+	}
 	/* the balancer's published port */
 	int lb_port = 8080;
 	char lb_host[320] = "";
@@ -60,9 +72,12 @@ int emit_compose(const struct fleet *f, const struct emit_opts *o, struct emit_o
 		if (emit_split_url(in->url, &hp, what, err) < 0) {
 			buf_release(&b);
 			free(ports);
+			free(svc);
 			return -1;
 		}
-		buf_addf(&b, "  %s:\n", in->name);
+		if (strcmp(svc[i], in->name))
+			buf_addf(&b, "  # instance %s\n", in->name);
+		buf_addf(&b, "  %s:\n", svc[i]);
 		buf_adds(&b, "    image: ollama/ollama\n"
 			     "    restart: unless-stopped\n"
 			     "    environment:\n"
@@ -95,7 +110,7 @@ int emit_compose(const struct fleet *f, const struct emit_opts *o, struct emit_o
 				 in->url, hp.port);
 		buf_addf(&b, "    ports:\n      - \"%d:11434\"\n", pub);
 		buf_addf(&b, "    volumes:\n      - %s:/root/.ollama\n",
-			 f->shared_store ? "models" : in->name);
+			 f->shared_store ? "models" : svc[i]);
 		buf_adds(&b, "    healthcheck:\n"
 			     "      test: [\"CMD\", \"ollama\", \"list\"]\n"
 			     "      interval: 30s\n"
@@ -130,13 +145,13 @@ int emit_compose(const struct fleet *f, const struct emit_opts *o, struct emit_o
 		     "      - ./" NGINX_FILE ":/etc/nginx/conf.d/default.conf:ro\n"
 		     "    depends_on:\n");
 	for (size_t i = 0; i < f->ninstances; i++)
-		buf_addf(&b, "      %s:\n        condition: service_healthy\n", f->instances[i].name);
+		buf_addf(&b, "      %s:\n        condition: service_healthy\n", svc[i]);
 	buf_adds(&b, "volumes:\n");
 	if (f->shared_store)
 		buf_adds(&b, "  models: {}\n");
 	else
 		for (size_t i = 0; i < f->ninstances; i++)
-			buf_addf(&b, "  %s: {}\n", f->instances[i].name);
+			buf_addf(&b, "  %s: {}\n", svc[i]);
 	emit_out_add(out, "docker-compose.yml", &b);
 
 	/* nginx for the compose network: the services by name, listening on 80 */
@@ -145,7 +160,7 @@ int emit_compose(const struct fleet *f, const struct emit_opts *o, struct emit_o
 	char **urls = xcalloc(f->ninstances, sizeof(char *));
 	for (size_t i = 0; i < f->ninstances; i++) {
 		cf.instances[i] = f->instances[i];
-		urls[i] = xasprintf("http://%s:11434", f->instances[i].name);
+		urls[i] = xasprintf("http://%s:11434", svc[i]);
 		cf.instances[i].url = urls[i];
 	}
 	char lb[] = "http://0.0.0.0:80";
@@ -157,6 +172,7 @@ int emit_compose(const struct fleet *f, const struct emit_opts *o, struct emit_o
 	for (size_t i = 0; i < f->ninstances; i++)
 		free(urls[i]);
 	free(urls);
+	free(svc);
 	free(cf.instances);
 	if (r < 0)
 		return -1;

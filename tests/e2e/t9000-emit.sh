@@ -165,6 +165,11 @@ if command -v docker-compose >/dev/null 2>&1 && command -v yamllint >/dev/null 2
 		test "$(grep -c -- "- models:/root/.ollama" dcs/docker-compose.yml)" = 3 &&
 		grep_q "OLLAMA_NOPRUNE" dcs/docker-compose.yml
 	'
+	test_expect_success 'emit compose of an ad hoc fleet: instance names made service names' '
+		"$OBRIDGE" -H 127.0.0.1:1 -H 127.0.0.1:2 emit compose -o dca &&
+		(cd dca && docker-compose config -q) && grep_q "^  127.0.0.1-2:$" dca/docker-compose.yml &&
+		grep_q "server 127.0.0.1-2:11434" dca/nginx-obridge.conf
+	'
 	test_expect_success 'control: docker-compose config -q refuses a broken compose file' '
 		sed "s/    restart: unless-stopped/    restart: [unless-stopped/" dc/docker-compose.yml >dc/bad.yml &&
 		! (cd dc && docker-compose -f bad.yml config -q)
