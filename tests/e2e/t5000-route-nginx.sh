@@ -3,8 +3,10 @@
 # a correct configuration passes every check, and each deliberately broken variant is
 # caught by the check that owns it (weights swapped, backup as a normal server,
 # proxy_buffering on, a read timeout shorter than a cold load, the long-prompt rule off
-# by a wide margin, no passive health check). Also attribution without any header (by
-# /api/ps expires_at), --down-cmd/--up-cmd, and the usage and unreachable-balancer errors.
+# by a wide margin, no passive health check). The correct configuration is what
+# `obridge emit nginx --full` writes; each variant edits it. Also attribution without any
+# header (by /api/ps expires_at), --down-cmd/--up-cmd, and the usage and
+# unreachable-balancer errors.
 . "$(dirname "$0")/lib.sh"
 
 if ! command -v nginx >/dev/null 2>&1; then
@@ -19,59 +21,21 @@ P1=$SIM_PORT P2=$((SIM_PORT + 1)) P3=$((SIM_PORT + 2))
 NG="$TRASH/nginx"
 mkdir -p "$NG/logs"
 
-# nginx_conf VARIANT: the balancer's configuration, correct or broken in one way
+# nginx_conf VARIANT: `obridge emit nginx --full` for the fleet, correct or broken in one
+# way (the variants edit the emitted file as an operator's hand would)
 nginx_conf() {
-	w1=3 w2=1 backup=backup buffering=off read=600s httpver=1.1 long="409[7-9]|4[1-9][0-9][0-9]|[5-9][0-9][0-9][0-9]|[1-9][0-9][0-9][0-9][0-9]+"
-	fails="max_fails=1 fail_timeout=2s" next="error timeout http_502" upstream_hdr="add_header X-Upstream \$upstream_addr always;" hide=""
+	"$OBRIDGE" -f fleet.conf emit nginx --full >"$NG/emitted.conf" || return 1
 	case $1 in
-	swapped) w1=1 w2=3 ;;
-	nobackup) backup="" ;;
-	buffering) buffering=on httpver=1.0 ;; # nginx's defaults (1.22 passes HTTP/1.1 chunks through)
-	readtimeout) read=1s ;;
-	longoff) long="[4-9][0-9][0-9][0-9][0-9]|[1-9][0-9][0-9][0-9][0-9][0-9]+" ;;
-	nohealth) fails="max_fails=0" next=off ;;
-	noheader) upstream_hdr="" hide="proxy_hide_header X-Sim-Instance;" ;;
-	esac
-	cat <<CONF
-worker_processes 1;
-daemon off;
-pid $NG/nginx.pid;
-error_log $NG/logs/error.log;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path $NG/logs;
-  proxy_temp_path $NG/logs;
-  upstream ollama {
-    server 127.0.0.1:$P1 weight=$w1 $fails;
-    server 127.0.0.1:$P2 weight=$w2 $fails;
-    server 127.0.0.1:$P3 $backup;
-    keepalive 16;
-  }
-  upstream ollama_long {
-    server 127.0.0.1:$P1 $fails;
-    keepalive 8;
-  }
-  map \$content_length \$pool {
-    default ollama;
-    "~^($long)\$" ollama_long;
-  }
-  server {
-    listen 127.0.0.1:$BPORT;
-    location / {
-      proxy_pass http://\$pool;
-      proxy_http_version $httpver;
-      proxy_set_header Connection "";
-      proxy_set_header Host localhost;
-      proxy_buffering $buffering;
-      proxy_read_timeout $read;
-      proxy_next_upstream $next;
-      $upstream_hdr
-      $hide
-    }
-  }
-}
-CONF
+	good) cat ;;
+	swapped) sed -e "/name=gpu-1/s/ weight=3//" -e "/name=gpu-2/s/server \([^ ]*\) /server \1 weight=3 /" ;;
+	nobackup) sed "s/ backup;/;/" ;;
+	# nginx's defaults: 1.22 passes HTTP/1.1 chunks through even with buffering on
+	buffering) sed -e "s/proxy_buffering off/proxy_buffering on/" -e "s/proxy_http_version 1.1/proxy_http_version 1.0/" ;;
+	readtimeout) sed "s/proxy_read_timeout 10m/proxy_read_timeout 1s/" ;;
+	longoff) sed "s/\"~^(\[1-9\]\[0-9\]{4,}|.*)\\$\" /\"~^([1-9][0-9]{5,}|[4-9][0-9]{4})\$\" /" ;;
+	nohealth) sed -e "s/max_fails=2 fail_timeout=10s/max_fails=0/" -e "s/proxy_next_upstream error timeout/proxy_next_upstream off/" ;;
+	noheader) sed -e "/add_header X-Upstream/d" -e "s/proxy_cache off;/proxy_cache off; proxy_hide_header X-Sim-Instance;/" ;;
+	esac <"$NG/emitted.conf"
 }
 
 # Test bodies run in subshells: the nginx pids go into a file, stopped by the next start
@@ -92,14 +56,17 @@ nginx_start() {
 	while [ $_t -lt 8 ]; do
 		_t=$((_t + 1))
 		BPORT=$(_rand_port)
-		nginx_conf "$1" >"$NG/nginx.conf"
-		nginx -e "$NG/logs/error.log" -c "$NG/nginx.conf" -p "$NG" >"$NG/out" 2>&1 &
+		write_fleet
+		nginx_conf "$1" >"$NG/nginx.conf" || return 1
+		cmp -s "$NG/nginx.conf" "$NG/emitted.conf" && [ "$1" != good ] &&
+			{ echo "variant $1 changed nothing"; return 1; }
+		nginx -e "$NG/logs/error.log" -c "$NG/nginx.conf" -p "$NG" \
+			-g "daemon off; pid $NG/nginx.pid; error_log $NG/logs/error.log;" >"$NG/out" 2>&1 &
 		NGINX_PID=$!
 		echo $NGINX_PID >>"$NG/pids"
 		_n=0
 		while [ $_n -lt 60 ]; do
 			if curl -s -m 1 -o /dev/null "http://127.0.0.1:$BPORT/api/version"; then
-				write_fleet
 				return 0
 			fi
 			kill -0 $NGINX_PID 2>/dev/null || break
