@@ -11,48 +11,12 @@ if ! command -v haproxy >/dev/null 2>&1; then
 fi
 
 sim_start -n 3 --load-time 2s --tokens 16 --tok-interval 10ms || exit 1
-P1=$SIM_PORT P2=$((SIM_PORT + 1)) P3=$((SIM_PORT + 2))
 HA="$TRASH/haproxy"
 mkdir -p "$HA"
 
-write_fleet() {
-	cat >fleet.conf <<FLEET
-[fleet]
-name = route
-balancer = http://127.0.0.1:$BPORT
-
-[instance gpu-1]
-url = http://127.0.0.1:$P1
-weight = 3
-group = gpu
-
-[instance gpu-2]
-url = http://127.0.0.1:$P2
-weight = 1
-group = cpu
-
-[instance gpu-3]
-url = http://127.0.0.1:$P3
-backup = true
-group = cpu
-
-[model llama3.2:latest]
-keep_alive = 10m
-
-[route]
-long_prompt_bytes = 4096
-long_group = gpu
-FLEET
-}
 
 # Test bodies run in subshells: pids go into a file, stopped by the next start and at exit.
-ha_stop() {
-	for _p in $(cat "$HA/pids" 2>/dev/null); do
-		kill "$_p" 2>/dev/null
-		while kill -0 "$_p" 2>/dev/null; do sleep 0.05; done
-	done
-	: >"$HA/pids"
-}
+ha_stop() { pidfile_stop "$HA/pids"; }
 trap 'ha_stop; _cleanup' EXIT
 
 # ha_start good|swapped
@@ -62,7 +26,7 @@ ha_start() {
 	while [ $_t -lt 8 ]; do
 		_t=$((_t + 1))
 		BPORT=$(_rand_port)
-		write_fleet
+		route_fleet_write "$BPORT"
 		"$OBRIDGE" -f fleet.conf emit haproxy --full -o "$HA/emitted.cfg" || return 1
 		if [ "$1" = swapped ]; then
 			sed -e "/^[[:space:]]*server gpu-1 /s/ weight 3//" \
