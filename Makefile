@@ -36,7 +36,7 @@ E2E = $(sort $(wildcard tests/e2e/t[0-9]*.sh))
 PROVE_JOBS ?= 2
 
 .PHONY: all deps deps-auto check check-unit check-e2e demo install uninstall clean help bench-self \
-	fuzz fuzz-build check-valgrind
+	golden fuzz fuzz-build check-valgrind
 
 all: $(BUILD)/obridge
 ifneq ($(SAN),1)
@@ -88,6 +88,11 @@ check-unit: all $(UNIT_BIN)
 demo: deps-auto
 	@$(MAKE) --no-print-directory all
 	@sh tests/demo.sh ./$(BUILD)/obridge
+
+# Regenerate the golden files of obridge emit (review the diff, then commit it).
+golden: all
+	rm -rf tests/emit/golden
+	sh tests/emit/render.sh ./$(BUILD)/obridge tests/emit/golden
 
 # Benchmarks, not tests: each script prints its figures and ratios against wrk and hey.
 BENCH_SCRIPTS = tests/bench-self.sh tests/bench-engine.sh tests/bench-top.sh
@@ -165,4 +170,5 @@ help:
 	@echo "make bench-self measure obridge's own speed against wrk"
 	@echo "make fuzz FUZZ_S=60  run each libFuzzer target (tests/fuzz) for FUZZ_S seconds"
 	@echo "make check-valgrind  one command per family under valgrind"
+	@echo "make golden     regenerate tests/emit/golden from the emit renderers"
 	@echo "make install PREFIX=/usr/local DESTDIR=   make uninstall"

@@ -139,6 +139,13 @@ char *fleet_to_json(const struct fleet *f)
 		snprintf(key, sizeof(key), "%s_p%d", f->slos[i].metric, f->slos[i].percentile);
 		cJSON_AddNumberToObject(slo, key, f->slos[i].limit_ns / 1e9);
 	}
+	cJSON *k8s = cJSON_AddObjectToObject(root, "k8s");
+	cJSON_AddNumberToObject(k8s, "min_replicas", f->k8s.min_replicas);
+	cJSON_AddNumberToObject(k8s, "max_replicas", f->k8s.max_replicas);
+	cJSON_AddNumberToObject(k8s, "cpu_target", f->k8s.cpu_target);
+	cJSON_AddNumberToObject(k8s, "gpus", f->k8s.gpus);
+	add_str_or_null(k8s, "namespace", f->k8s.namespace);
+	add_str_or_null(k8s, "storage", f->k8s.storage);
 	char *out = cJSON_PrintUnformatted(root);
 	cJSON_Delete(root);
 	char *r = xstrdup(out ? out : "{}");
