@@ -44,7 +44,9 @@ test_expect_success 'two signals 10 ms apart still close the run with its table'
 	pid=$! && wait_running && sleep 1 &&
 	kill -TERM $pid; sleep 0.01; kill -TERM $pid;
 	wait $pid; rc=$?
-	test $rc = 1 &&
+	# 1 (interrupted); 143 when the second signal lands after the run is closed and the
+	# table printed, while the process tears down: either way nothing is lost
+	{ test $rc = 1 || test $rc = 143; } &&
 	grep_q "stored as interrupted" two.out &&
 	test "$(q "select count(*) from runs where status = '"'"'running'"'"'")" = 0
 '
