@@ -115,7 +115,7 @@ test_expect_success 'proxy_buffering on (and HTTP/1.0, both defaults): only the 
 	nginx_start buffering &&
 	expect_code 1 "$OBRIDGE" -f fleet.conf route test -n 100 --slo-failover 5s --json >r.json &&
 	only_failing r.json stream &&
-	jq -r ".checks[] | select(.check == \"stream\") | .summary" r.json | grep -q "buffers the stream"
+	jq -r ".checks[] | select(.check == \"stream\") | .summary" r.json | grep -q "holds the stream back"
 '
 
 test_expect_success 'the backup as a normal server: the backup check fails, weights still pass' '
