@@ -106,6 +106,7 @@ static void on_root(void *ud, const struct http_response *resp)
 	enum ollama_err err = ollama_classify(resp, NULL, msg, sizeof(msg));
 	pi->root_status = resp->status;
 	pi->cert_expiry_s = resp->cert_expiry_s;
+	snprintf(pi->tls_version, sizeof(pi->tls_version), "%s", resp->tls_version);
 	pi->root_ns = resp->t.end - resp->t.start;
 	pi->latency_ns = pi->root_ns;
 	if (resp->err == HTTP_OK && resp->status == 200) {

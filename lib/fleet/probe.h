@@ -58,6 +58,7 @@ struct probe_instance {
 	char errmsg[640];       /* why down, sanitized */
 	int local_err;          /* down for a local reason (no descriptor left): UNKNOWN */
 	int64_t cert_expiry_s;  /* https: the certificate's notAfter (epoch s), 0 unknown */
+	char tls_version[16];   /* https: "TLSv1.3", "" unknown */
 	int tags_ok, ps_ok;
 	char tags_err[640], ps_err[640];
 	struct probe_model *models;
@@ -116,7 +117,8 @@ const char *probe_state_word(const struct probe_instance *pi);
 /*
  * After probe_evaluate: the TLS certificate of every https instance that answered, against
  * thresholds in days (check_http -C W,C): expiring within warn_days is a WARNING, within
- * crit_days (or expired) CRITICAL. Adds the problems, raises the states. (lib/fleet/cert.c)
+ * crit_days (or expired) CRITICAL; TLS 1.1 or older, a WARNING. Adds the problems, raises
+ * the states, and appends the TLS version and the days left to the summary. (cert.c)
  */
 void probe_cert_check(struct probe_result *r, int warn_days, int crit_days, int64_t now_s);
 

@@ -695,6 +695,24 @@ static void setup_body(struct xfer *x)
 	}
 }
 
+/* "SSL connection using TLSv1.3 / TLS_AES_256_GCM_SHA384": keep "TLSv1.3". */
+static int tls_debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *ud)
+{
+	(void)h;
+	struct xfer *x = ud;
+	static const char pre[] = "SSL connection using ";
+	if (type != CURLINFO_TEXT || size <= sizeof(pre) - 1 || memcmp(data, pre, sizeof(pre) - 1))
+		return 0;
+	const char *v = data + sizeof(pre) - 1;
+	size_t n = 0, room = size - (sizeof(pre) - 1);
+	while (n < room && n + 1 < sizeof(x->resp.tls_version) && v[n] != ' ' && v[n] != '\n' &&
+	       v[n] != '/')
+		n++;
+	memcpy(x->resp.tls_version, v, n);
+	x->resp.tls_version[n] = '\0';
+	return 0;
+}
+
 static void setup_easy(struct http_engine *e, struct xfer *x, struct curl_slist *hdrs)
 {
 	CURL *h = x->h;
@@ -730,8 +748,13 @@ static void setup_easy(struct http_engine *e, struct xfer *x, struct curl_slist 
 	}
 	if (e->ca_file)
 		curl_easy_setopt(h, CURLOPT_CAINFO, e->ca_file);
-	if (x->certinfo)
+	if (x->certinfo) {
 		curl_easy_setopt(h, CURLOPT_CERTINFO, 1L);
+		/* libcurl names the protocol version only in its informational text */
+		curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, tls_debug_cb);
+		curl_easy_setopt(h, CURLOPT_DEBUGDATA, x);
+		curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
+	}
 	int has_body = x->body != NULL;
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 	x->cfg_hdrs = hdrs;

@@ -63,6 +63,7 @@ struct http_response {
 	int reused;                /* the connection was reused */
 	int64_t cert_expiry_s;     /* with req.certinfo: the server certificate's notAfter
 				      (seconds since the epoch), 0 when not known */
+	char tls_version[16];      /* with req.certinfo: "TLSv1.3", ... ("" when not known) */
 	/* The first response header named in http_req.capture ("" when none came). */
 	char header_name[64];
 	char header_value[256];

@@ -53,6 +53,10 @@ test_expect_success '--cert-days 60,20: CRITICAL; --cert-days 5: OK' '
 	grep_q "certificate expires in \(9\|10\) days" out &&
 	"$OBRIDGE" --cacert ca.pem -H "$U" health --level 1 --format nagios --cert-days 5 >out; test $? = 0
 '
+test_expect_success '--cert-days shows the TLS version and the days left on the line' '
+	"$OBRIDGE" --cacert ca.pem -H "$U" health --level 1 --format nagios --cert-days 5 >out;
+	test $? = 0 && grep -E "^127.0.0.1:[0-9]+: OK - up, .*, TLSv1\.[23], certificate (9|10) days$" out
+'
 test_expect_success '--cert-days takes W or W,C with C <= W' '
 	expect_code 3 "$OBRIDGE" -H "$U" health --cert-days 5,30 2>err && grep_q "cert-days" err
 '
