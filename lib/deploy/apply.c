@@ -29,8 +29,21 @@ void deploy_probe(struct http_engine *e, const struct fleet *f, int64_t timeout_
 	for (size_t i = 0; i < n; i++)
 		urls[i] = f->instances[i].url;
 	ollama_fanout(e, urls, n, "GET", "/api/version", NULL, timeout_ns, ver);
-	ollama_fanout(e, urls, n, "GET", "/api/tags", NULL, timeout_ns, tags);
-	ollama_fanout(e, urls, n, "GET", "/api/ps", NULL, timeout_ns, ps);
+	/* only the instances that answered are asked more: a hung one costs one timeout */
+	size_t *idx = xcalloc(n + 1, sizeof(size_t)), m = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!ver[i].err)
+			urls[m] = f->instances[i].url, idx[m++] = i;
+	struct ollama_reply *t2 = xcalloc(m + 1, sizeof(*t2)), *p2 = xcalloc(m + 1, sizeof(*p2));
+	ollama_fanout(e, urls, m, "GET", "/api/tags", NULL, timeout_ns, t2);
+	ollama_fanout(e, urls, m, "GET", "/api/ps", NULL, timeout_ns, p2);
+	for (size_t k = 0; k < m; k++) {
+		tags[idx[k]] = t2[k];
+		ps[idx[k]] = p2[k];
+	}
+	free(t2);
+	free(p2);
+	free(idx);
 	for (size_t i = 0; i < n; i++) {
 		struct deploy_actual *a = &out[i];
 		char err[ERR_MAX];

@@ -412,8 +412,9 @@ static int first_contact(struct rt *t, char *err)
 	rt_reply_init(&p);
 	snprintf(url, sizeof(url), "%s/api/version", t->c->balancer);
 	int ok = 0;
-	for (int i = 0; i < 3 && !ok && !rt_stopped(t); i++)
-		ok = rt_request(t, "GET", url, NULL, 0, 10000000000LL, &p) == 0;
+	int64_t timeout = t->c->timeout_ns < 10000000000LL ? t->c->timeout_ns : 10000000000LL;
+	for (int i = 0; i < 2 && !ok && !rt_stopped(t); i++)
+		ok = rt_request(t, "GET", url, NULL, 0, timeout, &p) == 0;
 	if (!ok) {
 		char cls[64];
 		rt_error_class(&p, cls, sizeof(cls));

@@ -84,6 +84,19 @@ static int stream_once(struct rt *t, const char *base, int tokens, int64_t timeo
 	return s->rep.err == HTTP_OK && s->rep.status == 200 && s->st.done ? 0 : -1;
 }
 
+/* Why a stream failed: transport, status, an error line, or no done. */
+static void stream_error(const struct sreq *s, char *out, size_t n)
+{
+	if (s->rep.err != HTTP_OK || s->rep.status != 200)
+		rt_error_class(&s->rep, out, n);
+	else if (s->st.error[0])
+		snprintf(out, n, "an error line in the stream: %.200s", s->st.error);
+	else if (!s->st.done)
+		snprintf(out, n, "the stream ended without done");
+	else
+		snprintf(out, n, "no token arrived");
+}
+
 static void sreq_release(struct sreq *s)
 {
 	ollama_stream_release(&s->st);
@@ -119,13 +132,14 @@ void rt_check_stream(struct rt *t)
 	int64_t tb[PAIRS], td[PAIRS];
 	size_t n = 0;
 	uint64_t gb = 0, bb = 0, gd = 0, bd = 0;
-	char cls[64] = "";
+	char cls[300] = "";
 	struct sreq s;
 	memset(&s, 0, sizeof(s));
 	/* loaded on every instance directly, so no measured request waits for a load */
 	preload(t, NULL);
-	if (stream_once(t, t->c->balancer, 2, 120 * SEC, &s) < 0) {
-		rt_error_class(&s.rep, cls, sizeof(cls));
+	int64_t timeout = t->c->timeout_ns < 120 * SEC ? t->c->timeout_ns : 120 * SEC;
+	if (stream_once(t, t->c->balancer, 2, timeout, &s) < 0) {
+		stream_error(&s, cls, sizeof(cls));
 		sreq_release(&s);
 		rt_result(t, C, ROUTE_FAIL, "a streamed generate through the balancer failed: %s%s%s",
 			  cls, s.rep.errmsg[0] ? ": " : "", s.rep.errmsg);
@@ -133,8 +147,8 @@ void rt_check_stream(struct rt *t)
 	}
 	sreq_release(&s);
 	for (int k = 0; k < PAIRS * 2 && n < PAIRS && !rt_stopped(t); k++) {
-		if (stream_once(t, t->c->balancer, TOKENS, 120 * SEC, &s) < 0 || !s.ntimes) {
-			rt_error_class(&s.rep, cls, sizeof(cls));
+		if (stream_once(t, t->c->balancer, TOKENS, timeout, &s) < 0 || !s.ntimes) {
+			stream_error(&s, cls, sizeof(cls));
 			sreq_release(&s);
 			continue;
 		}
@@ -146,7 +160,7 @@ void rt_check_stream(struct rt *t)
 			/* without a header the direct twin goes to the first instance */
 			inst = 0;
 		}
-		if (stream_once(t, t->f->instances[inst].url, TOKENS, 120 * SEC, &s) < 0 ||
+		if (stream_once(t, t->f->instances[inst].url, TOKENS, timeout, &s) < 0 ||
 		    !s.ntimes) {
 			sreq_release(&s);
 			continue;
@@ -259,7 +273,7 @@ static void preload(struct rt *t, const int *which)
 void rt_check_cold(struct rt *t)
 {
 	const enum route_check C = ROUTE_COLD;
-	char err[ERR_MAX], cls[64];
+	char err[ERR_MAX], cls[300];
 	int *had = xcalloc(t->f->ninstances + 1, sizeof(int));
 	if (unload_all(t, had, err) < 0) {
 		rt_result(t, C, ROUTE_FAIL, "%s", err);
@@ -272,7 +286,7 @@ void rt_check_cold(struct rt *t)
 	int ok = stream_once(t, t->c->balancer, 1, timeout, &s) == 0;
 	double took = (s.rep.t_end - s.rep.t_start) / 1e9;
 	double load = s.st.load_duration / 1e9;
-	rt_error_class(&s.rep, cls, sizeof(cls));
+	stream_error(&s, cls, sizeof(cls));
 	const char *who = s.rep.inst >= 0 ? t->f->instances[s.rep.inst].name : "an instance";
 	sreq_release(&s);
 	if (!ok && s.rep.err == HTTP_OK) {

@@ -2,8 +2,10 @@
 # The fault matrix: every sim fault on one of two instances x every command that talks to
 # instances. Each cell asserts the exit code, the classified outcome (a pattern the output
 # must hold), no crash (no signal, no sanitizer report) and a bound on time (a hang guard,
-# far above the commands' own --timeout: no timed assertion). deploy and route: add rows
-# to CMDS when they exist.
+# far above the commands' own --timeout: no timed assertion). route tests the faulty
+# instance as if it were the balancer (its X-Sim-Instance header attributes requests).
+# The cells of a row run in order: a command sees what the ones before it left (under
+# 503, unload empties gpu-2 and nothing can load it again, so deploy plans a preload).
 . "$(dirname "$0")/lib.sh"
 
 sim_start -n 2 --tokens 8 --tok-interval 2ms --ttft 5ms --load-time 20ms || exit 1
@@ -21,7 +23,9 @@ unload|unload --timeout 1s --wait 1s
 warmup|warmup -n 1 --timeout 1s
 benchc|bench -c 2 -n 2 --warmup 0 --timeout 3s --stall 500ms --each --json
 bencho|bench --rate 8 -n 2 --warmup 0 --timeout 3s --stall 500ms --each --json
-top|top --once --timeout 1s'
+top|top --once --timeout 1s
+deploy|deploy --plan
+route|route test --balancer $u2 --header X-Sim-Instance --checks attribution,stream --timeout 2s'
 
 # fault|command|exit code|pattern (grep -E) in stdout+stderr
 EXPECT='
@@ -35,6 +39,8 @@ down|warmup|1|connection refused
 down|benchc|1|"refused":2
 down|bencho|1|"refused":2
 down|top|0|gpu-2 .*DOWN
+down|deploy|2|gpu-2 .*unreachable: connection refused
+down|route|2|does not answer GET /api/version: refused
 hang|ps|1|gpu-2 +unreachable: timed out
 hang|health1|2|gpu-2: down: HEAD /: timed out after 1.0s
 hang|health2|2|gpu-2: down: HEAD /: timed out after 1.0s
@@ -45,6 +51,8 @@ hang|warmup|2|--timeout 1.00s ran out during reading /api/ps
 hang|benchc|1|"timeout":2
 hang|bencho|1|"timeout":2
 hang|top|0|gpu-2 .*DOWN
+hang|deploy|2|gpu-2 .*unreachable: timed out
+hang|route|2|does not answer GET /api/version: timeout
 slow|ps|0|gpu-2
 slow|health1|0|OBRIDGE OK - 2/2 up
 slow|health2|0|OBRIDGE OK - 2/2 up, 2/2 models resident
@@ -55,6 +63,8 @@ slow|warmup|1|outlier: warm TTFT
 slow|benchc|0|"ok":2
 slow|bencho|0|"ok":2
 slow|top|0|2/2 up
+slow|deploy|0|0 unreachable
+slow|route|0|PASS +stream
 500|ps|0|gpu-2 +llama3.2:latest
 500|health1|0|OBRIDGE OK - 2/2 up
 500|health2|0|OBRIDGE OK - 2/2 up, 2/2 models resident
@@ -65,6 +75,8 @@ slow|top|0|2/2 up
 500|benchc|1|"http":2
 500|bencho|1|"http":2
 500|top|0|2/2 up
+500|deploy|0|0 unreachable
+500|route|1|FAIL +stream .*HTTP 500
 503|ps|0|gpu-2 +llama3.2:latest
 503|health1|0|OBRIDGE OK - 2/2 up
 503|health2|0|OBRIDGE OK - 2/2 up, 2/2 models resident
@@ -75,6 +87,8 @@ slow|top|0|2/2 up
 503|benchc|0|"shed":2
 503|bencho|0|"shed":2
 503|top|0|2/2 up
+503|deploy|1|1 to preload, 0 to remove, 0 unreachable
+503|route|1|FAIL +stream .*HTTP 503
 malformed|ps|0|gpu-2
 malformed|health1|0|OBRIDGE OK - 2/2 up
 malformed|health2|0|OBRIDGE OK - 2/2 up, 2/2 models resident
@@ -85,6 +99,8 @@ malformed|warmup|1|gpu-2
 malformed|benchc|1|"malformed":2
 malformed|bencho|1|"malformed":2
 malformed|top|0|2/2 up
+malformed|deploy|0|0 unreachable
+malformed|route|0|PASS +stream
 error|ps|0|gpu-2 +llama3.2:latest
 error|health1|0|OBRIDGE OK - 2/2 up
 error|health2|0|OBRIDGE OK - 2/2 up, 2/2 models resident
@@ -95,6 +111,8 @@ error|warmup|1|an error was encountered
 error|benchc|1|"stream":2
 error|bencho|1|"stream":2
 error|top|0|2/2 up
+error|deploy|0|0 unreachable
+error|route|1|FAIL +stream .*an error line in the stream
 truncate|ps|0|gpu-2 +llama3.2:latest
 truncate|health1|0|OBRIDGE OK - 2/2 up
 truncate|health2|0|OBRIDGE OK - 2/2 up, 2/2 models resident
@@ -105,6 +123,8 @@ truncate|warmup|1|connection closed before the end
 truncate|benchc|1|"truncated":2
 truncate|bencho|1|"truncated":2
 truncate|top|0|2/2 up
+truncate|deploy|0|0 unreachable
+truncate|route|1|FAIL +stream .*truncated
 stall=30s|ps|0|gpu-2 +llama3.2:latest
 stall=30s|health1|0|OBRIDGE OK - 2/2 up
 stall=30s|health2|0|OBRIDGE OK - 2/2 up, 2/2 models resident
@@ -114,7 +134,9 @@ stall=30s|unload|0|gpu-2 +llama3.2:latest +unloaded
 stall=30s|warmup|1|--timeout 1.00s ran out during the warm-up requests
 stall=30s|benchc|1|"stall":[12]
 stall=30s|bencho|1|"stall":[12]
-stall=30s|top|0|2/2 up'
+stall=30s|top|0|2/2 up
+stall=30s|deploy|0|0 unreachable
+stall=30s|route|1|FAIL +stream .*timed out after 2.0s'
 
 ctl="http://127.0.0.1:$SIM_PORT"
 # each row starts from the same state: no fault, the model resident on both instances
@@ -134,6 +156,7 @@ for fault in down hang slow 500 503 malformed error truncate stall=30s; do
 		[ -n "$line" ] || { echo "not ok - no expectation for $fault x $name"; continue; }
 		want_rc=$(echo "$line" | cut -d'|' -f3)
 		pat=$(echo "$line" | cut -d'|' -f4-)
+		args=$(printf '%s' "$args" | sed "s#\\\$u2#$u2#g")
 		timeout -k 2 25 "$OBRIDGE" -f fleet.conf $args >"cell.out" 2>&1
 		rc=$?
 		if [ $rc = "$want_rc" ] && grep -Eq -- "$pat" cell.out &&
