@@ -2,7 +2,7 @@
 /* Nagios threshold ranges (10, 10:, ~:10, 10:20, @10:20, durations). */
 #include "../../lib/compat.h"
 #include <string.h>
-#include "../../lib/render/nagios.h"
+#include "../../lib/stats/threshold.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
