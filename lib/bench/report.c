@@ -263,7 +263,9 @@ int bench_row_parse(const char *json, struct bench_row *r, char *err)
 	r->ttft_p99 = jns(t, "p99_ns");
 	r->itl_p50 = jns(i, "p50_ns");
 	r->itl_p95 = jns(i, "p95_ns");
+	r->itl_p99 = jns(i, "p99_ns");
 	r->tpot_p50 = jns(tp, "p50_ns");
+	r->tpot_p95 = jns(tp, "p95_ns");
 	r->e2e_p50 = jns(e, "p50_ns");
 	r->e2e_p95 = jns(e, "p95_ns");
 	r->e2e_p99 = jns(e, "p99_ns");
