@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "../lib/bench/bench.h"
+#include "../lib/bench/goals.h"
+#include "../lib/bench/params.h"
 #include "../lib/bench/report.h"
 #include "../lib/bench/run.h"
 #include "../lib/stats/compare.h"
@@ -19,7 +21,7 @@
 #include "../lib/banned.h"
 
 static const char *const usage[] = {
-	"usage: obridge compare A B [--threshold PCT] [--quantile Q] [--json]",
+	"usage: obridge compare A B [--threshold PCT] [--quantile Q] [--force] [--json]",
 	"",
 	"Compare bench run B (the candidate) with run A (the baseline): steps are aligned by",
 	"concurrency or rate (and instance), and for TTFT, ITL, TPOT and E2E the change of",
@@ -28,11 +30,14 @@ static const char *const usage[] = {
 	"a Poisson interval. A regression is a change whose whole interval lies beyond",
 	"PCT in the worse direction, or a share of failed requests that grew beyond doubt.",
 	"Differences in the runs' fingerprints (Ollama version, model digest, options,",
-	"prompts) are warned about.",
+	"prompts) are warned about; runs of another kind (API, --each, --instance), shape",
+	"(mode, steps) or target are refused unless --force. With SLOs or a price, the",
+	"capacity at SLO of both runs (under A's SLOs) and its cost are shown.",
 	"",
 	CMD_OPTIONS,
 	"",
-	"Exit: 0 no regression, 1 a regression, 3 a run is missing or usage error.",
+	"Exit: 0 no regression, 1 a regression, 3 a run is missing, the runs are not alike",
+	"(without --force) or usage error.",
 	NULL,
 };
 
@@ -41,6 +46,7 @@ static const struct cmd_opt opts[] = {
 		"smallest change that counts (default 10)"),
 	OPT_VAL("quantile", 0, 'q', CK_TEXT, "Q",
 		"compare this percentile instead of the median (0 < Q < 100)"),
+	OPT_FLAG("force", 0, 'f', "compare runs of another kind, shape or target anyway"),
 	OPT_ARG(0, CK_RUN, NULL, "run id"),
 	OPT_END,
 };
@@ -93,7 +99,7 @@ struct cmp {
 	double threshold;
 	char qname[16];
 	struct buf txt, js;
-	int regressions, improvements, aligned, first;
+	int regressions, improvements, aligned, first, force;
 	struct hist *ha, *hb;
 };
 
@@ -252,6 +258,26 @@ static void cmp_step(struct cmp *st, const struct bench_run *ra, size_t i,
 	cmp_errors(st, label, a, &rb->rows[j]);
 }
 
+/* The capacity at SLO and its cost in both runs, for the table's end. */
+static void goals_cmp_text(const struct bench_goals_cmp *c, struct buf *out)
+{
+	char a[32], b[32];
+	if (!c->any)
+		return;
+	if (c->slo.mask) {
+		snprintf(a, sizeof(a), c->a_capacity >= 0 ? "%g" : "none", c->a_capacity);
+		snprintf(b, sizeof(b), c->b_capacity >= 0 ? "%g" : "none", c->b_capacity);
+		buf_addf(out, "\ncapacity at SLO: %s -> %s\n", a, b);
+	}
+	if (c->a_per_1m >= 0 || c->b_per_1m >= 0) {
+		snprintf(a, sizeof(a), c->a_per_1m >= 0 ? "%.2f" : "-", c->a_per_1m);
+		snprintf(b, sizeof(b), c->b_per_1m >= 0 ? "%.2f" : "-", c->b_per_1m);
+		buf_addf(out, "%scost per 1M output tokens at %s: %s -> %s\n",
+			 c->slo.mask ? "" : "\n", c->slo.mask ? "that capacity" : "the highest step",
+			 a, b);
+	}
+}
+
 /* --threshold and --quantile; returns -1 to go on, else the exit code. */
 static int parse_options(int argc, char **argv, struct cmp *st, int *optind_out)
 {
@@ -268,6 +294,9 @@ static int parse_options(int argc, char **argv, struct cmp *st, int *optind_out)
 			if (!*g.arg || *end || !(st->threshold >= 0) || !isfinite(st->threshold))
 				return cmd_usage_error("compare", "--threshold must be a percentage >= 0, "
 						       "not '%s'", g.arg);
+			break;
+		case 'f':
+			st->force = 1;
 			break;
 		case 'q':
 			st->o.quantile = strtod(g.arg, &end);
@@ -317,6 +346,25 @@ int cmd_compare(int argc, char **argv, struct ctx *ctx)
 		rc = load_runs(ctx, argv + first_operand, &ra, &rb);
 	if (rc >= 0)
 		return rc;
+	struct bench_params pa, pb;
+	char why[512];
+	bench_params_parse(ra.run.params, &pa);
+	bench_params_parse(rb.run.params, &pb);
+	if (bench_params_mismatch(&pa, ra.run.target, &pb, rb.run.target, why, sizeof(why))) {
+		if (!st.force) {
+			cmd_error("compare", "runs %" PRId64 " and %" PRId64 " are not alike: %s "
+				  "(--force compares them anyway)", ra.run.id, rb.run.id, why);
+			bench_run_release(&ra);
+			bench_run_release(&rb);
+			return EXIT_UNKNOWN;
+		}
+		if (!ctx->quiet)
+			cmd_warn("compare", "runs %" PRId64 " and %" PRId64 " are not alike: %s",
+				 ra.run.id, rb.run.id, why);
+	}
+	struct bench_goals_cmp gc;
+	bench_goals_compare(&pa.goals, ra.rows, ra.nsteps, ra.flags, &pb.goals, rb.rows,
+			    rb.nsteps, rb.flags, &gc);
 	struct buf diffs = BUF_INIT;
 	int ndiff = bench_fingerprint_diff(ra.run.fingerprint, rb.run.fingerprint, &diffs);
 	if (ndiff && !ctx->quiet)
@@ -352,8 +400,11 @@ int cmd_compare(int argc, char **argv, struct ctx *ctx)
 	}
 	const char *verdict = st.regressions ? "regression" : st.improvements ? "improvement" :
 					       "no change";
-	buf_addf(&st.js, "],\"regressions\":%d,\"improvements\":%d,\"verdict\":\"%s\"}\n",
+	buf_adds(&st.js, "]");
+	bench_goals_cmp_json(&gc, &st.js);
+	buf_addf(&st.js, ",\"regressions\":%d,\"improvements\":%d,\"verdict\":\"%s\"}\n",
 		 st.regressions, st.improvements, verdict);
+	goals_cmp_text(&gc, &st.txt);
 	rc = st.regressions ? EXIT_WARN : EXIT_OK;
 	if (!st.aligned) {
 		cmd_error("compare", "runs %" PRId64 " and %" PRId64 " have no step in common",

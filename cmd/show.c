@@ -12,8 +12,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../lib/bench/goals.h"
+#include "../lib/bench/params.h"
 #include "../lib/bench/report.h"
 #include "../lib/bench/run.h"
+#include "../lib/render/goalsview.h"
 #include "../lib/store/store.h"
 #include "../lib/util/buf.h"
 #include "../lib/util/util.h"
@@ -214,6 +217,12 @@ int cmd_show(int argc, char **argv, struct ctx *ctx)
 			 text_sanitize(clean, sizeof(clean), r.run.target), when, r.run.status);
 		bench_render(r.rows, r.nsteps, r.flags | (ascii ? BENCH_VIEW_ASCII : 0), r.slo_ns,
 			     width, charts, &o);
+		struct bench_params p;
+		struct bench_goals_eval ev;
+		bench_params_parse(r.run.params, &p);
+		bench_goals_evaluate(&p.goals, r.rows, r.nsteps, r.flags, &ev);
+		tpot_render(r.rows, r.nsteps, ascii ? BENCH_VIEW_ASCII : 0, &o);
+		goals_render(&p.goals, &ev, r.flags | (ascii ? BENCH_VIEW_ASCII : 0), &o);
 	}
 	fwrite(o.data ? o.data : "", 1, o.len, stdout);
 	buf_release(&o);

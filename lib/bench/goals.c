@@ -3,7 +3,6 @@
 #include "../compat.h"
 #include "goals.h"
 
-#include <cjson/cJSON.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -170,43 +169,6 @@ void bench_goals_params_json(const struct bench_goals *g, struct buf *out)
 	buf_adds(out, "}");
 }
 
-int bench_goals_from_params(const char *params, struct bench_goals *g)
-{
-	memset(g, 0, sizeof(*g));
-	cJSON *o = params ? cJSON_Parse(params) : NULL;
-	if (!o)
-		return -1;
-	const cJSON *goals = cJSON_GetObjectItemCaseSensitive(o, "goals");
-	const cJSON *slo = cJSON_GetObjectItemCaseSensitive(goals, "slo");
-	for (int k = 0; k < SLO_NKEYS; k++) {
-		char key[40];
-		snprintf(key, sizeof(key), "%s%s", slo_key_name(k), k == SLO_ERROR_RATE ? "" : "_ns");
-		const cJSON *v = cJSON_GetObjectItemCaseSensitive(slo, key);
-		if (cJSON_IsNumber(v) && v->valuedouble >= 0) {
-			g->slo.mask |= 1u << k;
-			g->slo.limit[k] = v->valuedouble;
-		}
-	}
-	const cJSON *mc = cJSON_GetObjectItemCaseSensitive(goals, "min_capacity");
-	if (cJSON_IsNumber(mc) && mc->valuedouble > 0)
-		g->min_capacity = mc->valuedouble;
-	const cJSON *c = cJSON_GetObjectItemCaseSensitive(goals, "cost");
-	const cJSON *h = cJSON_GetObjectItemCaseSensitive(c, "hour");
-	if (cJSON_IsNumber(h) && h->valuedouble >= 0) {
-		g->has_cost = 1;
-		g->hour = h->valuedouble;
-		const cJSON *ni = cJSON_GetObjectItemCaseSensitive(c, "instances");
-		g->instances = cJSON_IsNumber(ni) ? (int)ni->valuedouble : 0;
-		const cJSON *cl = cJSON_GetObjectItemCaseSensitive(c, "cloud_per_1m_output");
-		if (cJSON_IsNumber(cl) && cl->valuedouble > 0) {
-			g->has_cloud = 1;
-			g->cloud_per_1m = cl->valuedouble;
-		}
-	}
-	cJSON_Delete(o);
-	return 0;
-}
-
 void bench_goals_summary_json(const struct bench_goals *g, const struct bench_goals_eval *ev,
 			      struct buf *out)
 {
@@ -270,4 +232,52 @@ void bench_goals_summary_json(const struct bench_goals *g, const struct bench_go
 	else
 		buf_adds(out, "null");
 	buf_adds(out, "}}");
+}
+
+/* Capacity and its cost of one run under slo. */
+static void cmp_one(const struct bench_goals *g, const struct slo_set *slo,
+		    const struct bench_row *rows, size_t n, int flags, double *cap, double *per_1m)
+{
+	struct bench_goals h = *g;
+	h.slo = *slo;
+	struct bench_goals_eval ev;
+	bench_goals_evaluate(&h, rows, n, flags, &ev);
+	*cap = ev.capacity >= 0 ? ev.point[ev.capacity].x : -1;
+	*per_1m = ev.capacity >= 0 ? ev.per_1m[ev.capacity] : -1;
+}
+
+void bench_goals_compare(const struct bench_goals *ga, const struct bench_row *ra, size_t na,
+			 int fa, const struct bench_goals *gb, const struct bench_row *rb,
+			 size_t nb, int fb, struct bench_goals_cmp *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->any = bench_goals_any(ga) || bench_goals_any(gb);
+	c->slo = ga->slo.mask ? ga->slo : gb->slo;
+	cmp_one(ga, &c->slo, ra, na, fa, &c->a_capacity, &c->a_per_1m);
+	cmp_one(gb, &c->slo, rb, nb, fb, &c->b_capacity, &c->b_per_1m);
+}
+
+static void num_or_null(struct buf *out, double v, int decimals)
+{
+	if (v >= 0)
+		summary_json_number(out, v, decimals);
+	else
+		buf_adds(out, "null");
+}
+
+void bench_goals_cmp_json(const struct bench_goals_cmp *c, struct buf *out)
+{
+	if (!c->any)
+		return;
+	buf_adds(out, ",\"slo\":{\"limits\":");
+	limits_json(&c->slo, out);
+	buf_adds(out, ",\"a_capacity\":");
+	num_or_null(out, c->a_capacity, 3);
+	buf_adds(out, ",\"b_capacity\":");
+	num_or_null(out, c->b_capacity, 3);
+	buf_adds(out, "},\"cost\":{\"a_per_1m_output\":");
+	num_or_null(out, c->a_per_1m, 4);
+	buf_adds(out, ",\"b_per_1m_output\":");
+	num_or_null(out, c->b_per_1m, 4);
+	buf_adds(out, "}");
 }

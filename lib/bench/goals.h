@@ -71,12 +71,28 @@ int bench_goals_any(const struct bench_goals *g);
 int bench_goals_failed(const struct bench_goals *g, const struct bench_goals_eval *ev,
 		       int single_step, char *why, size_t n);
 
-/* Append the params object ("goals":{...} without the key) and read it back. */
+/* Append the params object ("goals":{...} without the key); bench_params_parse reads it. */
 void bench_goals_params_json(const struct bench_goals *g, struct buf *out);
-/* Read the goals out of a run's params JSON (zeros when it has none). Returns 0, or -1. */
-int bench_goals_from_params(const char *params, struct bench_goals *g);
 /* Append the summary's ,"slo":{...},"cost":{...} (with the leading comma), or nothing. */
 void bench_goals_summary_json(const struct bench_goals *g, const struct bench_goals_eval *ev,
 			      struct buf *out);
+
+/*
+ * Two runs side by side (compare): both evaluated with the same SLOs (A's, or B's when A
+ * has none), each with its own price. a/b_capacity < 0: no step meets the SLOs;
+ * a/b_per_1m < 0: no price or no capacity.
+ */
+struct bench_goals_cmp {
+	int any;               /* an SLO or a price in either run */
+	struct slo_set slo;
+	double a_capacity, b_capacity;
+	double a_per_1m, b_per_1m;
+};
+void bench_goals_compare(const struct bench_goals *ga, const struct bench_row *ra, size_t na,
+			 int fa, const struct bench_goals *gb, const struct bench_row *rb,
+			 size_t nb, int fb, struct bench_goals_cmp *c);
+/* Append ,"slo":{"limits":{..},"a_capacity":N|null,"b_capacity":N|null},
+ * "cost":{"a_per_1m_output":F|null,"b_per_1m_output":F|null}, or nothing without c->any. */
+void bench_goals_cmp_json(const struct bench_goals_cmp *c, struct buf *out);
 
 #endif

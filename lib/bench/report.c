@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../render/chart.h"
+#include "params.h"
 #include "../stats/hist.h"
 #include "../stats/knee.h"
 #include "../stats/summary.h"
@@ -66,6 +67,7 @@ int bench_step_json(const struct bench_acc *a, const struct bench_step_info *si,
 		in.hist[SUMMARY_TTFT] = &a->h[BH_TTFT];
 		in.hist[SUMMARY_ITL] = &a->h[BH_ITL];
 		in.hist[SUMMARY_TPOT] = &a->h[BH_TPOT];
+		in.hist[SUMMARY_TPOT_VLLM] = &a->h[BH_TPOT_VLLM];
 	}
 	in.hist[SUMMARY_E2E] = &a->h[BH_E2E];
 	in.ok = a->ok;
@@ -266,6 +268,7 @@ int bench_row_parse(const char *json, struct bench_row *r, char *err)
 	r->itl_p99 = jns(i, "p99_ns");
 	r->tpot_p50 = jns(tp, "p50_ns");
 	r->tpot_p95 = jns(tp, "p95_ns");
+	r->tpot_vllm_p50 = jns(jget(sum, "tpot_vllm"), "p50_ns");
 	r->e2e_p50 = jns(e, "p50_ns");
 	r->e2e_p95 = jns(e, "p95_ns");
 	r->e2e_p99 = jns(e, "p99_ns");
@@ -462,7 +465,7 @@ void bench_csv_header(struct buf *out)
 		      "output_tok_per_s,output_tok_per_s_per_user,ttft_p50_ns,ttft_p95_ns,"
 		      "ttft_p99_ns,itl_p50_ns,itl_p95_ns,tpot_p50_ns,e2e_p50_ns,e2e_p95_ns,"
 		      "e2e_p99_ns,queue_p50_ns,load_p50_ns,server_ttft_p50_ns,client_cpu_pct,"
-		      "client_limited\n");
+		      "client_limited,tpot_vllm_p50_ns\n");
 }
 
 void bench_csv_row(const struct bench_row *r, struct buf *out)
@@ -490,7 +493,7 @@ void bench_csv_row(const struct bench_row *r, struct buf *out)
 		 r->ttft_p50, r->ttft_p95, r->ttft_p99, r->itl_p50, r->itl_p95, r->tpot_p50,
 		 r->e2e_p50, r->e2e_p95, r->e2e_p99, r->queue_p50, r->load_p50, r->server_ttft_p50);
 	summary_json_number(out, r->cpu_pct, 1);
-	buf_addf(out, ",%d\n", r->limited);
+	buf_addf(out, ",%d,%" PRId64 "\n", r->limited, r->tpot_vllm_p50);
 }
 
 /* ---- knee ---- */
@@ -659,17 +662,11 @@ void bench_doc_json(struct buf *out, int64_t run, const char *status, int64_t st
 
 int bench_params_view(const char *params, int64_t *slo_ns)
 {
-	int flags = 0;
-	*slo_ns = 0;
-	cJSON *o = params ? cJSON_Parse(params) : NULL;
-	const cJSON *m = jget(o, "mode"), *a = jget(o, "api");
-	if (cJSON_IsString(m) && !strcmp(m->valuestring, "open"))
-		flags |= BENCH_VIEW_RATE;
-	if (cJSON_IsString(a) && !strcmp(a->valuestring, "endpoint"))
-		flags |= BENCH_VIEW_ENDPOINT;
-	*slo_ns = jns(o, "slo_ns");
-	cJSON_Delete(o);
-	return flags;
+	struct bench_params p;
+	bench_params_parse(params, &p);
+	*slo_ns = p.slo_ns;
+	return (!strcmp(p.mode, "open") ? BENCH_VIEW_RATE : 0) |
+	       (!strcmp(p.api, "endpoint") ? BENCH_VIEW_ENDPOINT : 0);
 }
 
 /* ---- the human view ---- */

@@ -148,7 +148,7 @@ const char *bench_sweep_status(const struct bench_sweep *s)
 	return s->interrupted ? "interrupted" : !s->ok ? "failed" : s->errors ? "warn" : "ok";
 }
 
-char *bench_sweep_summary(const struct bench_sweep *s, int64_t slo_ns)
+char *bench_sweep_summary(const struct bench_sweep *s, int64_t slo_ns, const char *extra)
 {
 	double max_tok = 0, max_req = 0;
 	for (size_t i = 0; i < s->nrows; i++) {
@@ -185,7 +185,8 @@ char *bench_sweep_summary(const struct bench_sweep *s, int64_t slo_ns)
 		buf_add_json_str(&b, s->stopped);
 	else
 		buf_adds(&b, "null");
-	buf_addf(&b, ",\"interrupted\":%s}", s->interrupted ? "true" : "false");
+	buf_addf(&b, ",\"interrupted\":%s%s}", s->interrupted ? "true" : "false",
+		 extra ? extra : "");
 	buf_release(&kjson);
 	return buf_detach(&b);
 }

@@ -62,10 +62,11 @@ void bench_sweep_release(struct bench_sweep *s);
 /*
  * The run's status ("ok", "warn" with failures, "failed" with nothing ok, "interrupted")
  * and its summary JSON (see obridge-bench(1): ttft_p95_ns at the knee, best tok_s and
- * req_s, errors, shed, ok, steps, knee, stopped, interrupted).
+ * req_s, errors, shed, ok, steps, knee, stopped, interrupted), then extra (members with a
+ * leading comma: bench_goals_summary_json) when not NULL.
  */
 const char *bench_sweep_status(const struct bench_sweep *s);
-char *bench_sweep_summary(const struct bench_sweep *s, int64_t slo_ns);
+char *bench_sweep_summary(const struct bench_sweep *s, int64_t slo_ns, const char *extra);
 
 /*
  * The fingerprint JSON of a run: obridge version, client host, every target's Ollama

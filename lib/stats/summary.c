@@ -16,6 +16,7 @@ static const char *const metric_names[SUMMARY_NMETRICS] = {
 	[SUMMARY_ITL] = "itl",
 	[SUMMARY_TPOT] = "tpot",
 	[SUMMARY_E2E] = "e2e",
+	[SUMMARY_TPOT_VLLM] = "tpot_vllm",
 };
 
 static const char *const fail_names[SUMMARY_FAIL_COUNT] = {
