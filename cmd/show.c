@@ -123,12 +123,17 @@ static int plot(const struct bench_run *r, const char *file)
 		r->run.id);
 	fprintf(f, "set grid\nset key top left\nset xlabel '%s'\n",
 		rate ? "offered rate (req/s)" : "concurrent streams");
+	/* From zero: a flat line must look flat (concurrency keeps its log axis). */
 	if (!rate)
 		fprintf(f, "set logscale x 2\n");
+	else
+		fprintf(f, "set xrange [0:*]\n");
+	fprintf(f, "set yrange [0:*]\n");
 	fprintf(f, "set ylabel '%s (ms)'\n", metric);
 	fprintf(f, "plot '%s' using 1:2 with linespoints title '%s p50', "
 		"'' using 1:3 with linespoints title '%s p95', "
 		"'' using 1:4 with linespoints title '%s p99'\n", data, metric, metric, metric);
+	fprintf(f, "set yrange [0:*]\n");
 	fprintf(f, "set ylabel '%s'\n", ep ? "requests/s" : "output tokens/s");
 	fprintf(f, "plot '%s' using 1:5 with linespoints title '%s'\n", data,
 		ep ? "requests/s" : "output tok/s (all streams)");
