@@ -64,6 +64,8 @@ static const struct cmd_opt opts[] = {
 		"wait up to D for another health run to finish (default:\nexit 3 at once naming the holder)"),
 	OPT_VAL("model", 'm', 'm', CK_MODEL, "M",
 		"model for the level-3 probe when the fleet lists none"),
+	OPT_FLAG("load", 0, 'D',
+		 "level 3: also probe models that are not resident, loading\nthem (by default they are reported and skipped)"),
 	OPT_FLAG("history", 0, 'H', "availability per instance and incidents from the store"),
 	OPT_VAL("since", 0, 'S', CK_TEXT, "D", "how far back --history looks (default 7d)"),
 	OPT_END,
@@ -89,6 +91,7 @@ struct hopts {
 	int64_t watch_ns;
 	int64_t lock_wait_ns;
 	const char *model;
+	int load;               /* --load: level 3 may load models */
 	int history;
 	int64_t since_ns;
 };
@@ -276,6 +279,8 @@ static char *result_json(const struct probe_result *r, const struct ctx *ctx)
 				     ",\"size\":%" PRIu64 ",\"size_vram\":%" PRIu64,
 				 pm->drift ? "true" : "false", pm->context_length, pm->size,
 				 pm->size_vram);
+			if (pm->skipped)
+				buf_adds(&b, ",\"probe\":{\"skipped\":true,\"reason\":\"not resident\"}");
 			if (pm->probed) {
 				buf_addf(&b, ",\"probe\":{\"ok\":%s,\"latency_s\":%.6f,"
 					     "\"load_duration_s\":%.6f,\"cold\":%s,",
@@ -342,8 +347,8 @@ static char *result_prom(const struct probe_result *r)
 			const struct probe_model *pm = &pi->models[m];
 			if (!pm->probed || !pm->gen_ok)
 				continue;
-			const char *lg[] = { "instance", pi->in->name, "check", "generate", "model",
-					     pm->name, NULL };
+			const char *lg[] = { "instance", pi->in->name, "check",
+					     pm->embed ? "embed" : "generate", "model", pm->name, NULL };
 			prom_sample(&b, "obridge_probe_duration_seconds", lg, pm->gen_ns / 1e9);
 		}
 	}
@@ -503,6 +508,7 @@ static int one_run(struct ctx *ctx, struct http_engine *e, const struct hopts *o
 	po.level = o->level;
 	po.timeout_ns = o->timeout_ns;
 	po.model = o->model;
+	po.load = o->load;
 	po.cancel = (const volatile int *)&cmd_interrupted;
 	struct probe_result r;
 	char err[ERR_MAX];
@@ -781,6 +787,9 @@ int cmd_health(int argc, char **argv, struct ctx *ctx)
 			break;
 		case 'm':
 			o.model = g.arg;
+			break;
+		case 'D':
+			o.load = 1;
 			break;
 		case 'H':
 			o.history = 1;

@@ -306,6 +306,10 @@ static void phase3_next(struct pinst *p)
 		struct probe_model *pm = &pi->models[i];
 		if (!pm->required || !pm->installed)
 			continue;
+		if (!pm->resident && !px->o.load) {
+			pm->skipped = 1;
+			continue;
+		}
 		const struct fleet_model *fm = fleet_find_model(px->f, pm->name);
 		struct ollama_gen_req g = { 0 };
 		g.model = pm->name;
@@ -593,6 +597,12 @@ void probe_evaluate(struct probe_result *r, const struct nagios_range *warn,
 			int probed = 0;
 			for (size_t m = 0; m < pi->nmodels; m++) {
 				struct probe_model *pm = &pi->models[m];
+				if (pm->skipped) {
+					probed++;
+					buf_addf(&s, ", %s %s skipped (not resident; --load loads it)",
+						 pm->embed ? "embed" : "generate", pm->name);
+					continue;
+				}
 				if (!pm->probed)
 					continue;
 				probed++;
