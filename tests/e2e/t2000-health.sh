@@ -153,7 +153,7 @@ test_expect_success 'every run is recorded with its probes' '
 
 test_expect_success 'prom: promtool accepts the textfile, written atomically' '
 	mkdir -p tf &&
-	"$OBRIDGE" -f fleet.conf health --level 3 --load --textfile tf -q &&
+	preload "$u2" llama3.2 && "$OBRIDGE" -f fleet.conf health --level 3 --textfile tf -q &&
 	ls tf >files && test "$(cat files)" = "obridge.prom" &&
 	grep_q "^obridge_up{instance=\"gpu-1\"} 1" tf/obridge.prom &&
 	grep_q "^obridge_model_resident{instance=\"gpu-1\",model=\"llama3.2:latest\"} 1" tf/obridge.prom &&
