@@ -275,9 +275,10 @@ static char *result_json(const struct probe_result *r, const struct ctx *ctx)
 				 pm->required ? "true" : "false", pm->installed ? "true" : "false",
 				 pm->resident ? "true" : "false");
 			json_str(&b, "digest", pm->digest[0] ? pm->digest : NULL);
-			buf_addf(&b, ",\"digest_drift\":%s,\"context_length\":%" PRId64
+			buf_addf(&b, ",\"digest_drift\":%s,\"digest_split\":%s,\"context_length\":%" PRId64
 				     ",\"size\":%" PRIu64 ",\"size_vram\":%" PRIu64,
-				 pm->drift ? "true" : "false", pm->context_length, pm->size,
+				 pm->drift ? "true" : "false", pm->split ? "true" : "false",
+				 pm->context_length, pm->size,
 				 pm->size_vram);
 			if (pm->skipped)
 				buf_adds(&b, ",\"probe\":{\"skipped\":true,\"reason\":\"not resident\"}");

@@ -35,6 +35,8 @@ struct probe_model {
 	char digest[72];       /* from /api/tags, "" when not installed */
 	int drift;             /* digest differs from the fleet's majority */
 	char *majority_digest; /* set when drift */
+	int split;             /* the digests differ and no majority decides: none is blamed */
+	char *split_list;      /* with split: "gpu-1 abcdef012345, gpu-2 ..." */
 	int resident;          /* in /api/ps */
 	uint64_t size, size_vram;
 	int64_t context_length;/* 0 when not reported */

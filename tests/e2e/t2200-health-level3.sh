@@ -53,4 +53,24 @@ test_expect_success 'now everything is resident: level 3 without --load is OK' '
 	grep_q "^OBRIDGE OK" ok.txt && grep_q "embed nomic-embed-text:latest" ok.txt
 '
 
+# Digest drift with two instances and no majority: both digests named, neither blamed.
+sim_stop
+sim_start -n 2 --models qwen2.5:0.5b --instance gpu-2:digest=qwen2.5:0.5b@other || exit 1
+cat >drift.conf <<CONF
+$(sed -n "/^\[instance/,/^$/p" "$SIM_FLEET")
+[model qwen2.5:0.5b]
+CONF
+
+test_expect_success 'two digests and no majority: the digests differ, neither instance is blamed' '
+	expect_code 1 "$OBRIDGE" -f drift.conf health --format json >d.json &&
+	jq -e "[.instances[].models[0].digest_drift] == [false,false]" d.json &&
+	jq -e "[.instances[].models[0].digest_split] == [true,true]" d.json &&
+	d1=$(jq -r ".instances[0].models[0].digest" d.json | cut -c1-12) &&
+	d2=$(jq -r ".instances[1].models[0].digest" d.json | cut -c1-12) &&
+	test "$d1" != "$d2" &&
+	"$OBRIDGE" -f drift.conf health --format nagios >d.txt; test $? = 1 &&
+	grep_q "qwen2.5:0.5b digests differ across the fleet with no majority: gpu-1 $d1, gpu-2 $d2" d.txt &&
+	not_grep "differs from the fleet" d.txt
+'
+
 test_done
