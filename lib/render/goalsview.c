@@ -109,21 +109,23 @@ void goals_render(const struct bench_goals *g, const struct bench_goals_eval *ev
 	}
 	if (!g->has_cost)
 		return;
-	buf_addf(out, "cost: %d instance%s at %.2f an hour together", g->instances,
-		 g->instances == 1 ? "" : "s", g->hour);
 	int at = ev->capacity;
 	if (at >= 0 && ev->per_1m[at] >= 0)
-		buf_addf(out, "; at %s %g: %.2f per 1M output tokens", g->slo.mask ?
-			 "the capacity at SLO," : "the highest step,", ev->point[at].x, ev->per_1m[at]);
-	buf_adds(out, "\n");
+		buf_addf(out, "cost: %.2f per 1M output tokens at %s (%g %s),\n", ev->per_1m[at],
+			 g->slo.mask ? "the capacity at SLO" : "the highest step", ev->point[at].x,
+			 unit);
+	else
+		buf_adds(out, "cost: no step to price,\n");
+	buf_addf(out, "  with %d instance%s at %.2f an hour\n", g->instances,
+		 g->instances == 1 ? "" : "s", g->hour);
 	if (g->has_cloud && ev->break_even >= 0) {
 		if (ev->break_even <= 1)
-			buf_addf(out, "break-even against the cloud's %.2f per 1M: the fleet is cheaper "
-				 "when busy more than %.0f%% of the time\n", g->cloud_per_1m,
+			buf_addf(out, "break-even against the cloud's %.2f per 1M: the fleet is cheaper\n"
+				 "  when busy more than %.0f%% of the time\n", g->cloud_per_1m,
 				 ev->break_even * 100);
 		else
-			buf_addf(out, "break-even against the cloud's %.2f per 1M: %.0f%% utilisation; "
-				 "the cloud is cheaper even with the fleet busy all the time\n",
+			buf_addf(out, "break-even against the cloud's %.2f per 1M: %.0f%% utilisation\n"
+				 "  (the cloud is cheaper even with the fleet busy all the time)\n",
 				 g->cloud_per_1m, ev->break_even * 100);
 	}
 }
@@ -162,8 +164,8 @@ void tpot_render(const struct bench_row *rows, size_t n, int flags, struct buf *
 	const char *m = ascii ? "-" : "\xe2\x88\x92";
 	buf_adds(out, "TPOT p50 ");
 	range(out, lo, hi, ascii);
-	buf_addf(out, " (last token %s first token)/(tokens %s 1); vLLM's (E2E %s TTFT)/(tokens %s "
-		 "1): ", m, m, m, m);
+	buf_addf(out, " (last token %s first token)/(tokens %s 1);\n  vLLM's (E2E %s TTFT)/(tokens "
+		 "%s 1): ", m, m, m, m);
 	range(out, vlo, vhi, ascii);
 	buf_adds(out, "\n");
 }

@@ -20,8 +20,9 @@ void goals_render(const struct bench_goals *g, const struct bench_goals_eval *ev
 
 /*
  * One line setting obridge's TPOT beside vLLM's over the whole-target steps of rows[n]:
- * "TPOT p50 4.02ms (last token − first token)/(tokens − 1); vLLM's (E2E − TTFT)/(tokens
- * − 1): 4.10ms" (ranges when the steps differ). Nothing when no step measured TPOT.
+ * "TPOT p50 4.02ms (last token − first token)/(tokens − 1);\n  vLLM's (E2E − TTFT)/(tokens
+ * − 1): 4.10ms\n" (two lines; ranges when the steps differ). Nothing when no step
+ * measured TPOT.
  */
 struct bench_row;
 void tpot_render(const struct bench_row *rows, size_t n, int flags, struct buf *out);
