@@ -445,8 +445,10 @@ static int record(struct ctx *ctx, int64_t id, const struct probe_result *r,
 	for (size_t i = 0; i < r->n; i++) {
 		const struct probe_instance *pi = &r->inst[i];
 		const char *msg = pi->nproblems ? pi->problems[0] : pi->summary;
+		/* The HEAD / latency whatever the level: one kind of figure in the history
+		 * (top's sparkline), not a generate mixed in at level 3. */
 		if (store_probe_add(ctx->store, id, pi->in->name, pi->in->url, r->started_wall_ns,
-				    probe_state_word(pi), pi->up ? pi->latency_ns : 0, msg, err) < 0)
+				    probe_state_word(pi), pi->up ? pi->root_ns : 0, msg, err) < 0)
 			goto fail;
 	}
 	/* on-fail hooks after N consecutive failures, counted from the store */
