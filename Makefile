@@ -34,7 +34,7 @@ UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 E2E = $(sort $(wildcard tests/e2e/t[0-9]*.sh))
 PROVE_JOBS ?= 2
 
-.PHONY: all deps deps-auto check check-unit check-e2e demo install uninstall clean help bench-self
+.PHONY: all deps deps-auto check check-unit check-e2e demo install uninstall clean help bench-self golden
 
 all: $(BUILD)/obridge
 ifneq ($(SAN),1)
@@ -82,6 +82,11 @@ demo: deps-auto
 	@$(MAKE) --no-print-directory all
 	@sh tests/demo.sh ./$(BUILD)/obridge
 
+# Regenerate the golden files of obridge emit (review the diff, then commit it).
+golden: all
+	rm -rf tests/emit/golden
+	sh tests/emit/render.sh ./$(BUILD)/obridge tests/emit/golden
+
 # Benchmarks, not tests: each script prints its figures and ratios against wrk and hey.
 BENCH_SCRIPTS = tests/bench-self.sh tests/bench-engine.sh tests/bench-top.sh
 bench-self:
@@ -119,4 +124,5 @@ help:
 	@echo "make check      install missing packages, build, run unit and end-to-end tests"
 	@echo "make check SAN=1  the same with AddressSanitizer and UBSan (build-san/)"
 	@echo "make bench-self measure obridge's own speed against wrk"
+	@echo "make golden     regenerate tests/emit/golden from the emit renderers"
 	@echo "make install PREFIX=/usr/local DESTDIR=   make uninstall"

@@ -14,6 +14,8 @@
 #include "../lib/bench/goals.h"
 #include "../lib/bench/job.h"
 #include "../lib/bench/report.h"
+#include "../lib/render/benchview.h"
+#include "../lib/render/progress.h"
 #include "../lib/bench/sweep.h"
 #include "../lib/fleet/fleet.h"
 #include "../lib/http/http.h"
@@ -147,7 +149,7 @@ static void on_level_end(void *ud)
 {
 	struct run *r = ud;
 	if (r->progress)
-		fputs("\r\033[K", stderr);
+		progress_done(stderr);
 	int before = r->q.failures;
 	bench_samples_flush(&r->q);
 	warn_samples(r, before);
@@ -156,18 +158,8 @@ static void on_level_end(void *ud)
 static void on_progress(void *ud, const struct bench_progress *p)
 {
 	struct run *r = ud;
-	if (!r->progress)
-		return;
-	char d[32], tot[48];
-	if (p->total)
-		snprintf(tot, sizeof(tot), "%" PRIu64 "/%" PRIu64, p->done, p->total);
-	else
-		snprintf(tot, sizeof(tot), "%" PRIu64 " done, %.1f/%.1fs", p->done,
-			 p->elapsed_ns / 1e9, p->duration_ns / 1e9);
-	fprintf(stderr, "\r\033[Kbench: step %d/%d at %g: %s, %zu in flight, p95 %s, %" PRIu64
-		" errors, %" PRIu64 " shed", r->step_no, r->nsteps, p->level, tot, p->in_flight,
-		units_fmt_duration(p->p95_ns, d, sizeof(d)), p->errors, p->shed);
-	fflush(stderr);
+	if (r->progress)
+		bench_progress_step(stderr, r->step_no, r->nsteps, p);
 }
 
 static int term_width(void)
@@ -350,11 +342,11 @@ static int warm_up(struct bench *b, struct bench_job *j, struct ctx *ctx, struct
 	if (wc > j->warmup)
 		wc = (int)j->warmup;
 	if (run->progress)
-		fprintf(stderr, "\r\033[Kbench: warming up (%ld requests)", j->warmup);
+		bench_progress_warmup(stderr, j->warmup);
 	int wr = bench_warmup(b, (int)j->warmup, wc, err);
 	if (wr == -2 && !cmd_interrupted) {
 		if (run->progress)
-			fputs("\r\033[K", stderr);
+			progress_done(stderr);
 		cmd_error("bench", "%s; nothing benched (--warmup 0 runs the sweep anyway)", err);
 		char *js = bench_job_failed_summary(err);
 		if (store_run_finish(ctx->store, run_id, "failed", js, err) < 0)
@@ -461,7 +453,7 @@ static int run_bench(struct bench *b, struct bench_job *j, struct ctx *ctx,
 	if (bench_sweep_run(b, &j->cfg, &so, &sw, err) < 0)
 		cmd_error("bench", "%s", err);
 	if (run->progress)
-		fputs("\r\033[K", stderr);
+		progress_done(stderr);
 	int before = run->q.failures;
 	bench_samples_flush(&run->q);
 	warn_samples(run, before);

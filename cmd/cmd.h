@@ -203,6 +203,13 @@ int cmd_no_more_operands(const char *cmd, int argc, char **argv, int from);
  */
 struct http_engine *ctx_http_engine(struct ctx *ctx, const char *cmd);
 
+/*
+ * Ask a yes/no question on the terminal through readline (cmd/shell.c, the one user of
+ * readline). Returns 1 for "y" or "yes", 0 for anything else, end of input, or when
+ * standard input is not a terminal: the default is no.
+ */
+int shell_confirm(const char *prompt);
+
 /* Ensure ctx->store is open (for commands that record only sometimes). Prints on failure. */
 int ctx_open_store(struct ctx *ctx, const char *cmd);
 

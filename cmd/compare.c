@@ -12,11 +12,13 @@
 #include "../lib/bench/goals.h"
 #include "../lib/bench/params.h"
 #include "../lib/bench/report.h"
+#include "../lib/render/benchview.h"
 #include "../lib/bench/run.h"
 #include "../lib/stats/compare.h"
 #include "../lib/stats/hist.h"
 #include "../lib/stats/summary.h"
 #include "../lib/util/buf.h"
+#include "../lib/util/units.h"
 #include "../lib/util/util.h"
 #include "../lib/banned.h"
 
@@ -124,8 +126,8 @@ static void cmp_latency(struct cmp *st, const char *label)
 		enum compare_verdict v = compare_verdict(&cr, st->threshold, 0);
 		count(st, v);
 		char sa[32], sb[32], mn[24];
-		bench_fmt_ns((int64_t)cr.stat_a, 0, sa, sizeof(sa));
-		bench_fmt_ns((int64_t)cr.stat_b, 0, sb, sizeof(sb));
+		units_fmt_duration((int64_t)cr.stat_a, sa, sizeof(sa));
+		units_fmt_duration((int64_t)cr.stat_b, sb, sizeof(sb));
 		snprintf(mn, sizeof(mn), "%s %s", bench_hist_name(m), st->qname);
 		buf_addf(&st->js, "%s{\"metric\":\"%s\",\"a_ns\":%.0f,\"b_ns\":%.0f",
 			 mfirst ? "" : ",", bench_hist_name(m), cr.stat_a, cr.stat_b);

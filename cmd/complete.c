@@ -4,7 +4,6 @@
 #include "complete.h"
 #include "cmd.h"
 
-#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 
 #include "../lib/fleet/fleet.h"
 #include "../lib/store/store.h"
+#include "../lib/util/json.h"
 #include "../lib/util/util.h"
 #include "../lib/banned.h"
 
@@ -160,42 +160,23 @@ static struct store *comp_store(const struct comp_env *env)
 	return s;
 }
 
-/*
- * Model names anywhere in a run's JSON: "model": "NAME", "models": ["NAME", ...] or
- * "models": [{"name": "NAME", ...}, ...] (health records what each instance holds).
- */
-static void models_from_item(struct comp_list *l, const char *prefix, const cJSON *item,
-			     const char *desc, int depth)
+struct model_add {
+	struct comp_list *l;
+	const char *prefix, *desc;
+};
+
+static void model_add(void *ud, const char *name)
 {
-	const cJSON *it, *m;
-	if (depth > 8)
-		return;
-	cJSON_ArrayForEach(it, item) {
-		const char *key = item->type == cJSON_Object ? it->string : NULL;
-		if (key && !strcmp(key, "model") && cJSON_IsString(it)) {
-			comp_add(l, prefix, it->valuestring, desc);
-		} else if (key && !strcmp(key, "models") && cJSON_IsArray(it)) {
-			cJSON_ArrayForEach(m, it) {
-				const cJSON *name = cJSON_IsObject(m)
-					? cJSON_GetObjectItemCaseSensitive(m, "name") : m;
-				if (cJSON_IsString(name))
-					comp_add(l, prefix, name->valuestring, desc);
-			}
-		} else if (cJSON_IsObject(it) || cJSON_IsArray(it)) {
-			models_from_item(l, prefix, it, desc, depth + 1);
-		}
-	}
+	struct model_add *m = ud;
+	comp_add(m->l, m->prefix, name, m->desc);
 }
 
+/* Model names anywhere in a run's JSON (health records what each instance holds). */
 static void models_from_json(struct comp_list *l, const char *prefix, const char *json,
 			     const char *desc)
 {
-	cJSON *root = json ? cJSON_Parse(json) : NULL;
-	if (!root)
-		return;
-	if (cJSON_IsObject(root) || cJSON_IsArray(root))
-		models_from_item(l, prefix, root, desc, 0);
-	cJSON_Delete(root);
+	struct model_add m = { l, prefix, desc };
+	json_scan_models(json, model_add, &m);
 }
 
 /* Local time "2026-11-23 18:40" of a run. */

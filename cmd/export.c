@@ -9,6 +9,7 @@
 
 #include "../lib/bench/report.h"
 #include "../lib/bench/run.h"
+#include "../lib/deploy/deploy.h"
 #include "../lib/util/buf.h"
 #include "../lib/util/util.h"
 #include "../lib/banned.h"
@@ -17,11 +18,12 @@ static const char *const usage[] = {
 	"usage: obridge export RUN [--json | --csv]",
 	"",
 	"Print a stored bench run: --json the whole document (the shape obridge bench --json",
-	"prints, see obridge-bench(1)), --csv one row per step.",
+	"prints, see obridge-bench(1)), --csv one row per step. A deploy run: --json the run",
+	"and its document (as obridge deploy --json prints it), --csv one row per action.",
 	"",
 	CMD_OPTIONS,
 	"",
-	"Exit: 0 printed, 3 no such bench run or usage error.",
+	"Exit: 0 printed, 3 no such bench or deploy run or usage error.",
 	NULL,
 };
 
@@ -59,8 +61,27 @@ int cmd_export(int argc, char **argv, struct ctx *ctx)
 	int64_t id;
 	if (bench_run_id_parse(argv[g.optind], &id) < 0)
 		return cmd_usage_error("export", "bad run id '%s'", argv[g.optind]);
-	struct bench_run r;
 	char err[ERR_MAX];
+	struct deploy_run dr;
+	int dl = deploy_run_load(ctx->store, id, &dr, err);
+	if (dl < 0) {
+		cmd_error("export", "%s", err);
+		return EXIT_UNKNOWN;
+	}
+	if (dl == 0) {
+		struct buf o = BUF_INIT;
+		if (csv)
+			deploy_actions_csv(&o, &dr.plan);
+		else
+			deploy_run_json(&o, &dr);
+		if (!csv)
+			buf_adds(&o, "\n");
+		fwrite(o.data ? o.data : "", 1, o.len, stdout);
+		buf_release(&o);
+		deploy_run_release(&dr);
+		return EXIT_OK;
+	}
+	struct bench_run r;
 	if (bench_run_load(ctx->store, id, &r, err)) {
 		cmd_error("export", "%s", err);
 		return EXIT_UNKNOWN;

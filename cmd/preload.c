@@ -13,6 +13,7 @@
 #include "../lib/fleet/load.h"
 #include "../lib/http/http.h"
 #include "../lib/render/loadview.h"
+#include "../lib/render/progress.h"
 #include "../lib/store/store.h"
 #include "../lib/util/buf.h"
 #include "../lib/util/units.h"
@@ -49,11 +50,9 @@ const struct cmd_spec spec_preload = {
 
 static void progress(void *ud, size_t done, size_t total)
 {
-	const char *what = ud;
-	fprintf(stderr, "\r%s: %zu/%zu done", what, done, total);
+	progress_line(stderr, 0, "%s: %zu/%zu done", (const char *)ud, done, total);
 	if (done == total)
-		fputs("\r\033[K", stderr);
-	fflush(stderr);
+		progress_done(stderr);
 }
 
 int cmd_preload(int argc, char **argv, struct ctx *ctx)

@@ -10,6 +10,7 @@
 #include "../lib/fleet/fleet.h"
 #include "../lib/http/http.h"
 #include "../lib/ollama/ollama.h"
+#include "../lib/render/fmt.h"
 #include "../lib/render/render.h"
 #include "../lib/util/buf.h"
 #include "../lib/util/units.h"

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/select.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -465,4 +466,15 @@ int cmd_shell(int argc, char **argv, struct ctx *ctx)
 	words_release(&prefix);
 	shell_active = 0;
 	return rc;
+}
+
+/* Ask a yes/no question on the terminal (readline); anything but y or yes is no. */
+int shell_confirm(const char *prompt)
+{
+	if (!isatty(STDIN_FILENO))
+		return 0;
+	char *line = readline(prompt);
+	int yes = line && (!strcmp(line, "y") || !strcmp(line, "Y") || !strcasecmp(line, "yes"));
+	free(line);
+	return yes;
 }

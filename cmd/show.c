@@ -15,7 +15,10 @@
 #include "../lib/bench/goals.h"
 #include "../lib/bench/params.h"
 #include "../lib/bench/report.h"
+#include "../lib/render/benchview.h"
 #include "../lib/bench/run.h"
+#include "../lib/deploy/deploy.h"
+#include "../lib/render/deployview.h"
 #include "../lib/render/goalsview.h"
 #include "../lib/store/store.h"
 #include "../lib/util/buf.h"
@@ -27,11 +30,12 @@ static const char *const usage[] = {
 	"",
 	"Re-render a stored bench run: the per-step table, the knee and the charts, as",
 	"obridge bench printed them. --plot draws latency and throughput curves into an",
-	"SVG or PNG file with gnuplot (Debian package gnuplot-nox).",
+	"SVG or PNG file with gnuplot (Debian package gnuplot-nox). A deploy run shows",
+	"each action with its outcome and duration, and the verify result.",
 	"",
 	CMD_OPTIONS,
 	"",
-	"Exit: 0 shown, 2 the plot failed, 3 no such bench run or usage error.",
+	"Exit: 0 shown, 2 the plot failed, 3 no such bench or deploy run or usage error.",
 	NULL,
 };
 
@@ -188,8 +192,34 @@ int cmd_show(int argc, char **argv, struct ctx *ctx)
 	int64_t id;
 	if (bench_run_id_parse(argv[g.optind], &id) < 0)
 		return cmd_usage_error("show", "bad run id '%s'", argv[g.optind]);
-	struct bench_run r;
 	char err[ERR_MAX];
+	struct deploy_run dr;
+	int dl = deploy_run_load(ctx->store, id, &dr, err);
+	if (dl < 0) {
+		cmd_error("show", "%s", err);
+		return EXIT_UNKNOWN;
+	}
+	if (dl == 0) {
+		struct buf o = BUF_INIT;
+		int rc = EXIT_OK;
+		if (plotfile) {
+			rc = cmd_usage_error("show", "--plot: run %" PRId64 " is a deploy run; only "
+					     "bench runs have curves", id);
+		} else if (ctx->json) {
+			deploy_run_json(&o, &dr);
+			puts(buf_str(&o));
+		} else {
+			char when[64];
+			time_rfc3339nano(dr.started_ns, 0, when, sizeof(when));
+			when[19] = '\0';
+			deployview_run(stdout, (long long)dr.id, dr.status, dr.target, when, &dr.plan,
+				       ctx->color);
+		}
+		buf_release(&o);
+		deploy_run_release(&dr);
+		return rc;
+	}
+	struct bench_run r;
 	int lr = bench_run_load(ctx->store, id, &r, err);
 	if (lr) {
 		cmd_error("show", "%s", err);

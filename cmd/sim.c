@@ -4,7 +4,6 @@
 #include "cmd.h"
 
 #include <errno.h>
-#include <ini.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 #include <unistd.h>
 
 #include "../lib/sim/sim.h"
+#include "../lib/util/file.h"
 #include "../lib/util/util.h"
 #include "../lib/banned.h"
 
@@ -27,11 +27,14 @@ static const char *const usage[] = {
 	"Faults (KIND): down (stop listening; up restores), hang (accept, never answer),",
 	"slow (every delay x10), 500 (runner crash on inference), 503 (server busy),",
 	"malformed (a broken JSON line mid-stream), error (an {\"error\"} line mid-stream),",
-	"truncate (close mid-stream without done), stall=DUR (pause mid-stream), none.",
+	"truncate (close mid-stream without done), stall=DUR (pause mid-stream),",
+	"pull-cut[=SHARE] (a pull stops at SHARE of the bytes, 0.5; the next resumes),",
+	"disk-full[=SHARE] (a pull fails with \"no space left on device\"), none.",
 	"Examples: --fault gpu-2:hang  --fault 500@0.25  --fault gpu-1:stall=2s@0.5",
 	"",
 	"Control, on any instance's port:",
 	"  curl -d '{\"instance\":\"gpu-2\",\"fault\":\"down\"}' http://127.0.0.1:11434/_sim/fault",
+	"      (replaces the instance's faults; \"add\":true adds to them; --fault options add up)",
 	"  curl http://127.0.0.1:11434/_sim/stats     (counters; shape in lib/sim/sim.h)",
 	"  curl -X POST http://127.0.0.1:11434/_sim/reset",
 	"",
@@ -62,7 +65,13 @@ static const struct cmd_opt opts[] = {
 	OPT_VAL("models", 0, OPT_MODELS, CK_TEXT, "LIST",
 		"installed models (llama3.2:latest,qwen2.5:0.5b,\nnomic-embed-text:latest); unknown names get made-up sizes"),
 	OPT_VAL("registry", 0, OPT_SETTING, CK_TEXT, "LIST",
-		"extra names that /api/pull knows (besides a built-in catalogue)"),
+		"names /api/pull knows (it knows every well-formed name anyway)"),
+	OPT_VAL("registry-missing", 0, OPT_SETTING, CK_TEXT, "LIST",
+		"names the registry does not have: /api/pull answers\n"
+		"Ollama's \"pull model manifest: file does not exist\""),
+	OPT_VAL("store", 0, OPT_SETTING, CK_TEXT, "NAME",
+		"instances with the same store name share their models (a\n"
+		"shared OLLAMA_MODELS): a pull installs on all of them"),
 	OPT_VAL("num-parallel", 0, OPT_SETTING, CK_TEXT, "K",
 		"parallel slots per loaded model, OLLAMA_NUM_PARALLEL (1)"),
 	OPT_VAL("max-queue", 0, OPT_SETTING, CK_TEXT, "Q",
@@ -114,119 +123,6 @@ static void log_line(void *arg, const char *line)
 	fflush(stdout);
 }
 
-/* --fault [INSTANCE:]SPEC */
-static int add_fault(struct sim_config *cfg, const char *arg, char *err)
-{
-	const char *colon = strchr(arg, ':');
-	if (colon) {
-		char *name = xstrndup(arg, (size_t)(colon - arg));
-		struct sim_settings tmp;
-		sim_settings_copy(&tmp, &cfg->defaults);
-		int rc = sim_fault_apply(&tmp, colon + 1, err);
-		sim_settings_release(&tmp);
-		if (rc == 0)
-			sim_config_override(cfg, name, "fault", colon + 1);
-		free(name);
-		return rc;
-	}
-	return sim_fault_apply(&cfg->defaults, arg, err);
-}
-
-struct ini_state {
-	struct sim_config *cfg;
-	const char *path;
-	char err[ERR_MAX];
-	int failed;
-};
-
-static int ini_cb(void *user, const char *section, const char *name, const char *value)
-{
-	struct ini_state *st = user;
-	char e2[ERR_MAX];
-	if (st->failed)
-		return 0;
-	if (!strcmp(section, "sim") || !*section) {
-		int rc;
-		if (!strcmp(name, "instances") || !strcmp(name, "n")) {
-			char *end;
-			long n = strtol(value, &end, 10);
-			if (*end || n < 1 || n > 1000)
-				rc = seterr(e2, "invalid instances '%s'", value);
-			else
-				rc = 0, st->cfg->n = (int)n;
-		} else if (!strcmp(name, "port")) {
-			char *end;
-			long p = strtol(value, &end, 10);
-			if (*end || p < 1 || p > 65535)
-				rc = seterr(e2, "invalid port '%s'", value);
-			else
-				rc = 0, st->cfg->port = (int)p;
-		} else if (!strcmp(name, "fault")) {
-			rc = add_fault(st->cfg, value, e2);
-		} else {
-			rc = sim_settings_set(&st->cfg->defaults, name, value, e2);
-		}
-		if (rc < 0) {
-			seterr(st->err, "%s: %s", st->path, e2);
-			st->failed = 1;
-			return 0;
-		}
-		return 1;
-	}
-	if (!strncmp(section, "instance ", 9)) {
-		const char *inst = section + 9;
-		while (*inst == ' ')
-			inst++;
-		struct sim_settings tmp;
-		sim_settings_copy(&tmp, &st->cfg->defaults);
-		int rc = sim_settings_set(&tmp, name, value, e2);
-		sim_settings_release(&tmp);
-		if (rc < 0) {
-			seterr(st->err, "%s: [%s] %s", st->path, section, e2);
-			st->failed = 1;
-			return 0;
-		}
-		sim_config_override(st->cfg, inst, name, value);
-		return 1;
-	}
-	seterr(st->err, "%s: unknown section [%s]", st->path, section);
-	st->failed = 1;
-	return 0;
-}
-
-static int load_config(struct sim_config *cfg, const char *path, char *err)
-{
-	struct ini_state st = { cfg, path, "", 0 };
-	int rc = ini_parse(path, ini_cb, &st);
-	if (rc < 0)
-		return seterr(err, "cannot read '%s': %s", path, strerror(errno));
-	if (st.failed)
-		return seterr(err, "%s", st.err);
-	if (rc > 0)
-		return seterr(err, "%s:%d: syntax error", path, rc);
-	return 0;
-}
-
-static int write_fleet(const char *path, const char *text, char *err)
-{
-	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
-	FILE *f = fopen(tmp, "w");
-	if (!f) {
-		seterr(err, "cannot write '%s': %s", tmp, strerror(errno));
-		free(tmp);
-		return -1;
-	}
-	fputs(text, f);
-	if (fclose(f) != 0 || rename(tmp, path) != 0) {
-		seterr(err, "cannot write '%s': %s", path, strerror(errno));
-		unlink(tmp);
-		free(tmp);
-		return -1;
-	}
-	free(tmp);
-	return 0;
-}
-
 int cmd_sim(int argc, char **argv, struct ctx *ctx)
 {
 	(void)ctx;
@@ -272,7 +168,7 @@ int cmd_sim(int argc, char **argv, struct ctx *ctx)
 			fleet_out = g.arg;
 			break;
 		case OPT_CONFIG:
-			if (load_config(&cfg, g.arg, err) < 0) {
+			if (sim_config_load(&cfg, g.arg, err) < 0) {
 				rc = cmd_usage_error("sim", "%s", err);
 				goto out;
 			}
@@ -284,7 +180,7 @@ int cmd_sim(int argc, char **argv, struct ctx *ctx)
 			}
 			break;
 		case OPT_FAULT:
-			if (add_fault(&cfg, g.arg, err) < 0) {
+			if (sim_config_fault_arg(&cfg, g.arg, err) < 0) {
 				rc = cmd_usage_error("sim", "%s", err);
 				goto out;
 			}
@@ -350,7 +246,7 @@ int cmd_sim(int argc, char **argv, struct ctx *ctx)
 	}
 	if (fleet_out) {
 		char *text = sim_fleet_text(sim);
-		if (write_fleet(fleet_out, text, err) < 0) {
+		if (file_write_atomic(fleet_out, text, strlen(text), err) < 0) {
 			cmd_error("sim", "%s", err);
 			free(text);
 			sim_free(sim);

@@ -11,10 +11,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../lib/bench/run.h"
 #include "../lib/fleet/fleet.h"
 #include "../lib/fleet/snapshot.h"
 #include "../lib/http/http.h"
+#include "../lib/render/layout.h"
 #include "../lib/render/render.h"
+#include "../lib/render/tui.h"
 #include "../lib/store/store.h"
 #include "../lib/util/buf.h"
 #include "../lib/util/units.h"
@@ -119,6 +122,41 @@ static void wait_until(struct http_engine *e, int64_t t)
 	}
 }
 
+/* The latency rings from the store's probe history (oldest first). */
+static void backfill(struct snapshot *s, struct store *st)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		struct store_probe *pr = NULL;
+		size_t n = 0;
+		if (store_probes_list(st, 0, s->inst[i].in->name, SNAPSHOT_HIST, &pr, &n, NULL) < 0)
+			return;
+		for (size_t k = n; k-- > 0;)
+			snapshot_backfill_add(s, i, pr[k].url, !strcmp(pr[k].state, "down"),
+					      pr[k].latency_ns);
+		store_probes_free(pr, n);
+	}
+}
+
+/* The bench panel from a running bench run in the store. */
+static void read_bench(struct snapshot *s, struct store *st)
+{
+	struct bench_live l;
+	struct snapshot_bench *b = &s->bench;
+	int found = bench_live_read(st, &l, NULL);
+	memset(b, 0, sizeof(*b));
+	b->p95_ns = b->errors = b->requests = -1;
+	if (found != 1)
+		return;
+	b->active = 1;
+	b->run_id = l.run_id;
+	snprintf(b->target, sizeof(b->target), "%s", l.target);
+	b->started_ns = l.started_ns;
+	snprintf(b->step, sizeof(b->step), "%s", l.step);
+	b->p95_ns = l.p95_ns;
+	b->errors = l.errors;
+	b->requests = l.requests;
+}
+
 static int run_batch(struct snapshot *s, struct http_engine *e, struct ctx *ctx, int json,
 		     long n, int64_t interval, int utf8)
 {
@@ -128,7 +166,7 @@ static int run_batch(struct snapshot *s, struct http_engine *e, struct ctx *ctx,
 		if (top_stop)
 			break;
 		if (ctx->store)
-			snapshot_bench_read(s, ctx->store, NULL);
+			read_bench(s, ctx->store);
 		if (json) {
 			struct buf b = BUF_INIT;
 			snapshot_to_json(s, &b);
@@ -189,7 +227,7 @@ static int run_screen(struct snapshot *s, struct http_engine *e, struct ctx *ctx
 			dirty = 1;
 			if (!snapshot_poll_busy(s)) {
 				if (ctx->store)
-					snapshot_bench_read(s, ctx->store, NULL);
+					read_bench(s, ctx->store);
 				if (health_wanted) {
 					health_wanted = 0;
 					health_message(t, s);
@@ -329,7 +367,7 @@ int cmd_top(int argc, char **argv, struct ctx *ctx)
 	struct snapshot s;
 	snapshot_init(&s, ctx->fleet, &so);
 	if (ctx->store)
-		snapshot_backfill(&s, ctx->store, err);
+		backfill(&s, ctx->store);
 
 	struct sigaction old[3];
 	top_stop = 0;

@@ -3,13 +3,13 @@
 #include "../lib/compat.h"
 #include "cmd.h"
 
-#include <curl/curl.h>
-#include <cjson/cJSON.h>
-#include <microhttpd.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "../lib/http/http.h"
+#include "../lib/sim/sim.h"
+#include "../lib/store/store.h"
+#include "../lib/util/json.h"
 #include "../lib/banned.h"
 
 static const char *const usage[] = {
@@ -38,17 +38,16 @@ int cmd_version(int argc, char **argv, struct ctx *ctx)
 		return cmd_getopt_exit(c);
 	if (g.optind < argc)
 		return cmd_usage_error("version", "unexpected argument '%s'", argv[g.optind]);
-	curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
 	if (ctx->json) {
 		printf("{\"version\":\"%s\",\"libcurl\":\"%s\",\"sqlite\":\"%s\","
 		       "\"libmicrohttpd\":\"%s\",\"cjson\":\"%s\"}\n",
-		       OBRIDGE_VERSION_STRING, cv->version, sqlite3_libversion(),
-		       MHD_get_version(), cJSON_Version());
+		       OBRIDGE_VERSION_STRING, http_lib_version(), store_lib_version(),
+		       sim_lib_version(), json_lib_version());
 		return EXIT_OK;
 	}
 	printf("obridge %s\n", OBRIDGE_VERSION_STRING);
 	if (!ctx->quiet)
-		printf("libcurl %s, sqlite %s, libmicrohttpd %s, cJSON %s\n", cv->version,
-		       sqlite3_libversion(), MHD_get_version(), cJSON_Version());
+		printf("libcurl %s, sqlite %s, libmicrohttpd %s, cJSON %s\n", http_lib_version(),
+		       store_lib_version(), sim_lib_version(), json_lib_version());
 	return EXIT_OK;
 }

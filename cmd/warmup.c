@@ -13,6 +13,7 @@
 #include "../lib/fleet/load.h"
 #include "../lib/http/http.h"
 #include "../lib/render/loadview.h"
+#include "../lib/render/progress.h"
 #include "../lib/render/render.h"
 #include "../lib/store/store.h"
 #include "../lib/util/buf.h"
@@ -55,10 +56,9 @@ const struct cmd_spec spec_warmup = {
 
 static void progress(void *ud, size_t done, size_t total)
 {
-	fprintf(stderr, "\rwarmup: %s %zu/%zu", (const char *)ud, done, total);
+	progress_line(stderr, 0, "warmup: %s %zu/%zu", (const char *)ud, done, total);
 	if (done == total)
-		fputs("\r\033[K", stderr);
-	fflush(stderr);
+		progress_done(stderr);
 }
 
 static int cmp_i64(const void *a, const void *b)

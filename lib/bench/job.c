@@ -14,6 +14,7 @@
 #include "../store/store.h"
 #include "../util/buf.h"
 #include "../util/util.h"
+#include "result.h"
 #include "sweep.h"
 #include "../banned.h"
 
@@ -239,9 +240,9 @@ char *bench_job_params(const struct bench_job *j)
 char *bench_job_failed_summary(const char *message)
 {
 	struct buf b = BUF_INIT;
-	buf_adds(&b, "{\"error\":");
-	buf_add_json_str(&b, message);
-	buf_adds(&b, "}");
+	/* error is borrowed: no release */
+	struct bench_summary es = { .kind = BENCH_SUMMARY_ERROR, .error = (char *)message };
+	bench_summary_to_json(&es, &b);
 	return buf_detach(&b);
 }
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "result.h"
 #include "../util/buf.h"
 #include "../util/util.h"
 #include "../banned.h"
@@ -51,6 +52,69 @@ int bench_run_load(struct store *s, int64_t id, struct bench_run *r, char *err)
 	}
 	r->flags = bench_params_view(r->run.params, &r->slo_ns);
 	return 0;
+}
+
+static void live_from_summary(struct bench_live *l, const char *json)
+{
+	struct bench_summary s;
+	if (!json || bench_summary_parse(json, &s, NULL) < 0)
+		return;
+	if (s.kind == BENCH_SUMMARY_PROGRESS) {
+		text_sanitize(l->step, sizeof(l->step), s.step);
+		if (s.has & BENCH_HAS_P95)
+			l->p95_ns = s.p95_ns;
+		if (s.has & BENCH_HAS_OK)
+			l->requests = (int64_t)s.ok;
+	}
+	if (s.has & BENCH_HAS_ERRORS)
+		l->errors = (int64_t)s.errors;
+	bench_summary_release(&s);
+}
+
+static void live_from_step(struct bench_live *l, const char *json)
+{
+	struct bench_step *st = xcalloc(1, sizeof(*st));
+	if (json && bench_step_parse(json, st, NULL) == 0) {
+		const struct summary *sm = &st->summary;
+		if (!l->step[0])
+			text_sanitize(l->step, sizeof(l->step), st->label);
+		if (l->p95_ns < 0 && sm->has[SUMMARY_E2E])
+			l->p95_ns = sm->stat[SUMMARY_E2E].p95;
+		else if (l->p95_ns < 0 && sm->has[SUMMARY_TTFT])
+			l->p95_ns = sm->stat[SUMMARY_TTFT].p95;
+		if (l->errors < 0)
+			l->errors = (int64_t)sm->failed;
+		if (l->requests < 0)
+			l->requests = (int64_t)sm->ok;
+	}
+	free(st);
+}
+
+int bench_live_read(struct store *s, struct bench_live *out, char *err)
+{
+	struct store_run *runs = NULL;
+	size_t n = 0;
+	int found = 0;
+	memset(out, 0, sizeof(*out));
+	out->p95_ns = out->errors = out->requests = -1;
+	if (store_runs_list(s, "bench", 10, &runs, &n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n && !found; i++) {
+		if (strcmp(runs[i].status, "running"))
+			continue;
+		found = 1;
+		out->run_id = runs[i].id;
+		text_sanitize(out->target, sizeof(out->target), runs[i].target);
+		out->started_ns = runs[i].started_ns;
+		live_from_summary(out, runs[i].summary);
+		struct store_step *steps = NULL;
+		size_t ns = 0;
+		if (store_steps_list(s, runs[i].id, &steps, &ns, NULL) == 0 && ns > 0)
+			live_from_step(out, steps[ns - 1].summary);
+		store_steps_free(steps, ns);
+	}
+	store_runs_free(runs, n);
+	return found;
 }
 
 void bench_run_release(struct bench_run *r)

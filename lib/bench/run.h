@@ -32,6 +32,24 @@ struct bench_run {
 int bench_run_load(struct store *s, int64_t id, struct bench_run *r, char *err);
 void bench_run_release(struct bench_run *r);
 
+/* What a running bench run says of itself, for top's bench panel. */
+struct bench_live {
+	int64_t run_id;
+	char target[128];         /* sanitized */
+	int64_t started_ns;
+	char step[64];            /* the last step done, sanitized; "" when unknown */
+	int64_t p95_ns;           /* -1 when unknown */
+	int64_t errors;           /* -1 when unknown */
+	int64_t requests;         /* ok requests; -1 when unknown */
+};
+
+/*
+ * The newest of the last ten bench runs whose status is "running": its progress summary,
+ * and its newest stored step for what that does not say. Returns 1 with *out filled, 0
+ * when no bench is running, -1 on a store error (err, may be NULL).
+ */
+int bench_live_read(struct store *s, struct bench_live *out, char *err);
+
 /* Parse a run id operand ("12"); returns 0 or -1. */
 int bench_run_id_parse(const char *s, int64_t *id);
 

@@ -22,7 +22,7 @@ static void note(struct bench_sweep *s, const char *what, const char *err)
 		snprintf(s->warning, sizeof(s->warning), "%.100s: %.500s", what, err);
 }
 
-/* Step JSON for one accumulator, stored and kept. */
+/* The step of one accumulator: stored (JSON and histogram blob) and kept as a row. */
 static void add_step(struct bench_sweep *s, const struct bench_sweep_opts *o,
 		     const struct bench_cfg *cfg, const struct bench_acc *a, double x,
 		     const char *instance, int partial, int targets)
@@ -36,24 +36,23 @@ static void add_step(struct bench_sweep *s, const struct bench_sweep_opts *o,
 	si.endpoint = cfg->api == BENCH_API_ENDPOINT;
 	si.instance = instance;
 	si.partial = partial;
+	struct bench_step *st = xcalloc(1, sizeof(*st));
 	struct buf j = BUF_INIT, blob = BUF_INIT;
-	if (bench_step_json(a, &si, &j, err) < 0) {
+	if (bench_step_compute(a, &si, st, err) < 0 ||
+	    (bench_step_to_json(st, &j) < 0 && seterr(err, "step JSON too large"))) {
 		note(s, "step not recorded", err);
 		buf_release(&j);
+		free(st);
 		return;
 	}
 	bench_hists_blob(a, &blob);
-	char label[128];
-	snprintf(label, sizeof(label), "%s%g%s%s", cfg->mode == BENCH_OPEN ? "rate=" : "c=", x,
-		 instance ? " " : "", instance ? instance : "");
-	if (o->store && store_step_add(o->store, o->run_id, si.index, label, buf_str(&j),
+	if (o->store && store_step_add(o->store, o->run_id, si.index, st->label, buf_str(&j),
 				       blob.data, blob.len, err) < 0)
 		note(s, "step not recorded", err);
 	buf_release(&blob);
-	s->steps[s->nsteps] = buf_detach(&j);
-	if (bench_row_parse(s->steps[s->nsteps], &s->rows[s->nrows], err) == 0)
-		s->nrows++;
-	s->nsteps++;
+	s->steps[s->nsteps++] = buf_detach(&j);
+	bench_row_from_step(st, &s->rows[s->nrows++]);
+	free(st);
 }
 
 int bench_sweep_run(struct bench *b, const struct bench_cfg *cfg,
@@ -148,46 +147,46 @@ const char *bench_sweep_status(const struct bench_sweep *s)
 	return s->interrupted ? "interrupted" : !s->ok ? "failed" : s->errors ? "warn" : "ok";
 }
 
-char *bench_sweep_summary(const struct bench_sweep *s, int64_t slo_ns, const char *extra)
+void bench_sweep_summarize(const struct bench_sweep *s, int64_t slo_ns,
+			   struct bench_summary *out)
 {
-	double max_tok = 0, max_req = 0;
+	memset(out, 0, sizeof(*out));
+	out->kind = BENCH_SUMMARY_RESULT;
+	out->has = BENCH_HAS_TOK_S | BENCH_HAS_REQ_S | BENCH_HAS_ERRORS | BENCH_HAS_OK;
 	for (size_t i = 0; i < s->nrows; i++) {
 		if (s->rows[i].instance[0])
 			continue;
-		if (s->rows[i].tok_s > max_tok)
-			max_tok = s->rows[i].tok_s;
-		if (s->rows[i].req_s > max_req)
-			max_req = s->rows[i].req_s;
+		if (s->rows[i].tok_s > out->tok_s)
+			out->tok_s = s->rows[i].tok_s;
+		if (s->rows[i].req_s > out->req_s)
+			out->req_s = s->rows[i].req_s;
 	}
-	struct bench_knee k;
-	struct buf kjson = BUF_INIT, b = BUF_INIT;
-	bench_knee_report(s->rows, s->nrows, s->flags, slo_ns, &k, NULL, &kjson);
-	int64_t p95 = 0;
+	bench_knee_report(s->rows, s->nrows, s->flags, slo_ns, &out->knee, NULL, NULL);
 	for (size_t i = 0; i < s->nrows; i++) {
 		const struct bench_row *r = &s->rows[i];
-		if (!r->instance[0] && (!k.found || r->x == k.x))
-			p95 = (s->flags & BENCH_VIEW_ENDPOINT) || !r->has_ttft ? r->e2e_p95 :
-			      r->ttft_p95;
+		if (!r->instance[0] && (!out->knee.found || r->x == out->knee.x))
+			out->ttft_p95_ns = (s->flags & BENCH_VIEW_ENDPOINT) || !r->has_ttft ?
+						   r->e2e_p95 : r->ttft_p95;
 	}
-	char n1[32], n2[32], n3[32];
-	snprintf(n1, sizeof(n1), "%.3f", max_tok);
-	snprintf(n2, sizeof(n2), "%.3f", max_req);
 	/* nothing succeeded: no latency to speak of (null, not a 0 that reads as fast) */
 	if (s->ok)
-		snprintf(n3, sizeof(n3), "%" PRId64, p95);
-	else
-		snprintf(n3, sizeof(n3), "null");
-	buf_addf(&b, "{\"ttft_p95_ns\":%s,\"tok_s\":%s,\"req_s\":%s,\"errors\":%" PRIu64
-		 ",\"shed\":%" PRIu64 ",\"ok\":%" PRIu64 ",\"steps\":%zu,\"knee\":%s,\"stopped\":",
-		 n3, n1, n2, s->errors, s->shed, s->ok, s->nsteps,
-		 kjson.len ? buf_str(&kjson) : "null");
-	if (s->stopped[0])
-		buf_add_json_str(&b, s->stopped);
-	else
-		buf_adds(&b, "null");
-	buf_addf(&b, ",\"interrupted\":%s%s}", s->interrupted ? "true" : "false",
-		 extra ? extra : "");
-	buf_release(&kjson);
+		out->has |= BENCH_HAS_TTFT_P95;
+	out->errors = s->errors;
+	out->shed = s->shed;
+	out->ok = s->ok;
+	out->steps = s->nsteps;
+	snprintf(out->stopped, sizeof(out->stopped), "%s", s->stopped);
+	out->interrupted = s->interrupted;
+}
+
+char *bench_sweep_summary(const struct bench_sweep *s, int64_t slo_ns, const char *goals)
+{
+	struct bench_summary sum;
+	struct buf b = BUF_INIT;
+	bench_sweep_summarize(s, slo_ns, &sum);
+	sum.goals = goals ? xstrdup(goals) : NULL;
+	bench_summary_to_json(&sum, &b);
+	bench_summary_release(&sum);
 	return buf_detach(&b);
 }
 

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * A whole bench run over its levels: run each step on struct bench, turn it into step
- * JSON (one for the target, or with several targets one for all of them together plus
- * one per target), store each step with its histogram blob as it finishes, stop early on
- * --max-p95 or the knee, and sum the run up. Also the run's fingerprint and the default
+ * A whole bench run over its levels: run each step on struct bench, turn it into a step
+ * (one for the target, or with several targets one for all of them together plus one
+ * per target), store each step's JSON with its histogram blob as it finishes, stop early
+ * on --max-p95 or the knee, and sum the run up. Also the run's fingerprint and the default
  * model, asked from the servers. Nothing is printed.
  *
  * Ownership: struct bench_sweep owns its step texts and rows; release it with
@@ -18,6 +18,7 @@
 
 #include "bench.h"
 #include "report.h"
+#include "result.h"
 
 struct store;
 struct http_engine;
@@ -61,12 +62,15 @@ void bench_sweep_release(struct bench_sweep *s);
 
 /*
  * The run's status ("ok", "warn" with failures, "failed" with nothing ok, "interrupted")
- * and its summary JSON (see obridge-bench(1): ttft_p95_ns at the knee, best tok_s and
- * req_s, errors, shed, ok, steps, knee, stopped, interrupted), then extra (members with a
- * leading comma: bench_goals_summary_json) when not NULL.
+ * and its summary (see obridge-bench(1): ttft_p95_ns at the knee, best tok_s and req_s,
+ * errors, shed, ok, steps, knee, stopped, interrupted), to release with
+ * bench_summary_release(); bench_sweep_summary() is its JSON (bench_summary_to_json),
+ * with goals (the ,"slo":..,"cost":.. members of bench_goals_summary_json) when not NULL.
  */
 const char *bench_sweep_status(const struct bench_sweep *s);
-char *bench_sweep_summary(const struct bench_sweep *s, int64_t slo_ns, const char *extra);
+void bench_sweep_summarize(const struct bench_sweep *s, int64_t slo_ns,
+			   struct bench_summary *out);
+char *bench_sweep_summary(const struct bench_sweep *s, int64_t slo_ns, const char *goals);
 
 /*
  * The fingerprint JSON of a run: obridge version, client host, every target's Ollama

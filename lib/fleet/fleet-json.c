@@ -152,6 +152,13 @@ char *fleet_to_json(const struct fleet *f)
 		cJSON_AddNumberToObject(gh, f->cost.group_names[g], f->cost.group_hour[g]);
 	if (f->cost.has_cloud)
 		cJSON_AddNumberToObject(cost, "cloud_per_1m_output", f->cost.cloud_per_1m_output);
+	cJSON *k8s = cJSON_AddObjectToObject(root, "k8s");
+	cJSON_AddNumberToObject(k8s, "min_replicas", f->k8s.min_replicas);
+	cJSON_AddNumberToObject(k8s, "max_replicas", f->k8s.max_replicas);
+	cJSON_AddNumberToObject(k8s, "cpu_target", f->k8s.cpu_target);
+	cJSON_AddNumberToObject(k8s, "gpus", f->k8s.gpus);
+	add_str_or_null(k8s, "namespace", f->k8s.namespace);
+	add_str_or_null(k8s, "storage", f->k8s.storage);
 	char *out = cJSON_PrintUnformatted(root);
 	cJSON_Delete(root);
 	char *r = xstrdup(out ? out : "{}");

@@ -19,7 +19,7 @@
 #include "../banned.h"
 
 enum section_kind {
-	SEC_NONE, SEC_FLEET, SEC_INSTANCE, SEC_MODEL, SEC_ROUTE, SEC_SLO, SEC_COST, SEC_BAD
+	SEC_NONE, SEC_FLEET, SEC_INSTANCE, SEC_MODEL, SEC_ROUTE, SEC_SLO, SEC_COST, SEC_K8S, SEC_BAD
 };
 
 struct parse_state {
@@ -162,14 +162,17 @@ static int on_section(struct parse_state *ps, const char *section, int line)
 	struct fleet *f = ps->f;
 	int ok = 1;
 	if (!strcmp(sec, "fleet") || !strcmp(sec, "route") || !strcmp(sec, "slo") ||
-	    !strcmp(sec, "cost")) {
+	    !strcmp(sec, "cost") || !strcmp(sec, "k8s")) {
 		if (name) {
 			fail(ps, line, "section [%s] takes no name (got '%s')", sec, name);
 			ok = 0;
 		} else {
 			ps->kind = !strcmp(sec, "fleet") ? SEC_FLEET :
 				   !strcmp(sec, "route") ? SEC_ROUTE :
+				   !strcmp(sec, "k8s")	 ? SEC_K8S :
 				   !strcmp(sec, "slo")	 ? SEC_SLO : SEC_COST;
+			if (ps->kind == SEC_K8S)
+				f->k8s.line = line;
 		}
 	} else if (!strcmp(sec, "instance") || !strcmp(sec, "model")) {
 		if (!name || !*name) {
@@ -222,7 +225,7 @@ static int on_section(struct parse_state *ps, const char *section, int line)
 		}
 	} else {
 		fail(ps, line, "unknown section [%s] (expected fleet, instance NAME, model NAME, "
-			       "route, slo or cost)", section);
+			       "route, slo, cost or k8s)", section);
 		ok = 0;
 	}
 	free(sec);
@@ -437,6 +440,55 @@ static int on_key(struct parse_state *ps, const char *key, const char *value, in
 					      "long_prompt_bytes, long_group)", key);
 		}
 		return 1;
+	case SEC_K8S:
+		if (!strcmp(key, "min_replicas") || !strcmp(key, "max_replicas")) {
+			if (parse_int(value, 1, 1000, &n) < 0)
+				return fail(ps, line, "%s: '%s' is not a whole number from 1 to 1000",
+					    key, value);
+			*(key[1] == 'i' ? &f->k8s.min_replicas : &f->k8s.max_replicas) = (int)n;
+		} else if (!strcmp(key, "cpu_target")) {
+			const char *v = value;
+			char num[32];
+			size_t l = strlen(v);
+			if (l && v[l - 1] == '%')
+				l--;
+			snprintf(num, sizeof(num), "%.*s", (int)(l < sizeof(num) ? l : 0), v);
+			if (parse_int(num, 1, 100, &n) < 0)
+				return fail(ps, line, "cpu_target: '%s' is not a percentage from 1 to 100",
+					    value);
+			f->k8s.cpu_target = (int)n;
+		} else if (!strcmp(key, "gpus")) {
+			if (parse_int(value, 0, 64, &n) < 0)
+				return fail(ps, line, "gpus: '%s' is not a whole number from 0 to 64",
+					    value);
+			f->k8s.gpus = (int)n;
+		} else if (!strcmp(key, "namespace")) {
+			size_t l = strlen(value);
+			int ok = l >= 1 && l <= 63 && value[0] != '-' && value[l - 1] != '-';
+			for (const char *p = value; *p; p++)
+				ok &= (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-';
+			if (!ok)
+				return fail(ps, line, "namespace: '%s' is not a Kubernetes namespace "
+						      "(lowercase letters, digits and -, at most 63)", value);
+			free(f->k8s.namespace);
+			f->k8s.namespace = xstrdup(value);
+		} else if (!strcmp(key, "storage")) {
+			size_t d = strspn(value, "0123456789");
+			static const char *const units[] = { "", "Ki", "Mi", "Gi", "Ti", "K", "M", "G",
+							     "T" };
+			int ok = d > 0 && d <= 12 && value[0] != '0';
+			int unit_ok = 0;
+			for (size_t i = 0; i < ARRAY_SIZE(units); i++)
+				unit_ok |= !strcmp(value + d, units[i]);
+			if (!ok || !unit_ok)
+				return fail(ps, line, "storage: '%s' is not a size such as 50Gi", value);
+			free(f->k8s.storage);
+			f->k8s.storage = xstrdup(value);
+		} else {
+			return fail(ps, line, "unknown key '%s' in [k8s] (expected min_replicas, "
+					      "max_replicas, cpu_target, gpus, namespace, storage)", key);
+		}
+		return 1;
 	case SEC_SLO:
 		return on_slo_key(ps, key, value, line);
 	case SEC_COST:
@@ -527,6 +579,21 @@ static int group_exists(const struct fleet *f, const char *g)
 	return 0;
 }
 
+/* [k8s] defaults for what the file leaves out (min and max replicas set by the caller). */
+static void k8s_defaults(struct fleet *f)
+{
+	if (!f->k8s.min_replicas)
+		f->k8s.min_replicas = 2;
+	if (!f->k8s.max_replicas)
+		f->k8s.max_replicas = 10;
+	if (!f->k8s.cpu_target)
+		f->k8s.cpu_target = 70;
+	if (!f->k8s.namespace)
+		f->k8s.namespace = xstrdup("default");
+	if (!f->k8s.storage)
+		f->k8s.storage = xstrdup("50Gi");
+}
+
 /* Checks that need the whole file. */
 static int finish(struct parse_state *ps)
 {
@@ -571,6 +638,15 @@ static int finish(struct parse_state *ps)
 				    f->cost.group_names[g], f->cost.group_names[g]), -1;
 	if (f->long_prompt_bytes && !f->long_group)
 		return fail(ps, 0, "[route] long_prompt_bytes needs long_group"), -1;
+	if (!f->k8s.min_replicas)
+		f->k8s.min_replicas = f->k8s.max_replicas && f->k8s.max_replicas < 2 ?
+				      f->k8s.max_replicas : 2;
+	if (!f->k8s.max_replicas)
+		f->k8s.max_replicas = f->k8s.min_replicas > 10 ? f->k8s.min_replicas : 10;
+	if (f->k8s.min_replicas > f->k8s.max_replicas)
+		return fail(ps, f->k8s.line, "[k8s] min_replicas %d is above max_replicas %d",
+			    f->k8s.min_replicas, f->k8s.max_replicas), -1;
+	k8s_defaults(f);
 	if (!f->name)
 		f->name = xstrdup("default");
 	return 0;
@@ -653,6 +729,7 @@ int fleet_from_hosts(struct fleet *f, const char *const *hosts, size_t n, char *
 {
 	memset(f, 0, sizeof(*f));
 	f->name = xstrdup("ad hoc");
+	k8s_defaults(f);
 	for (size_t i = 0; i < n; i++) {
 		char url[1024];
 		if (fleet_host_url(hosts[i], url, sizeof(url), err) < 0) {
@@ -710,6 +787,8 @@ void fleet_release(struct fleet *f)
 	free(f->balancer);
 	free(f->api_key_file);
 	free(f->long_group);
+	free(f->k8s.namespace);
+	free(f->k8s.storage);
 	free(f->source);
 	memset(f, 0, sizeof(*f));
 }

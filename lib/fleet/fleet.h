@@ -48,6 +48,17 @@ struct fleet_cost {
 	double cloud_per_1m_output; /* a hosted API's price per 1M output tokens */
 };
 
+/* [k8s]: how emit k8s scales and places the fleet's pods. */
+struct fleet_k8s {
+	int min_replicas;  /* HPA minimum, default 2 */
+	int max_replicas;  /* HPA maximum, default 10 */
+	int cpu_target;    /* HPA average CPU utilisation target in percent, default 70 */
+	int gpus;          /* nvidia.com/gpu per pod, default 0 */
+	char *namespace;   /* default "default" */
+	char *storage;     /* model volume size as a Kubernetes quantity, default "50Gi" */
+	int line;          /* line of the section, 0 when absent */
+};
+
 struct fleet {
 	char *path;        /* the file it came from, NULL for ad hoc */
 	char *name;        /* [fleet] name, default "default" */
@@ -66,6 +77,8 @@ struct fleet {
 	struct slo_set slo;        /* [slo]: every objective set */
 	int slo_line[SLO_NKEYS];   /* the line of each, 0 when unset */
 	struct fleet_cost cost;    /* [cost] */
+
+	struct fleet_k8s k8s; /* defaults filled in when the section is absent */
 
 	/* How the targets were chosen, for messages: "-f FILE", "$OBRIDGE_FLEET", "-H", ... */
 	char *source;

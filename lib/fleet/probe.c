@@ -10,7 +10,7 @@
 #include "fleet.h"
 #include "../http/http.h"
 #include "../ollama/ollama.h"
-#include "../render/nagios.h"
+#include "../stats/threshold.h"
 #include "../util/buf.h"
 #include "../util/units.h"
 #include "../util/util.h"

@@ -8,15 +8,13 @@
 #include <string.h>
 #include <strings.h>
 
-#include <cjson/cJSON.h>
 
 #include "fleet.h"
 #include "load.h"
 #include "probe.h"
 #include "../http/http.h"
 #include "../ollama/ollama.h"
-#include "../render/nagios.h"
-#include "../store/store.h"
+#include "../stats/threshold.h"
 #include "../util/buf.h"
 #include "../util/units.h"
 #include "../util/util.h"
@@ -76,21 +74,13 @@ void snapshot_release(struct snapshot *s)
 	memset(s, 0, sizeof(*s));
 }
 
-int snapshot_backfill(struct snapshot *s, struct store *st, char *err)
+void snapshot_backfill_add(struct snapshot *s, size_t i, const char *url, int down,
+			   int64_t latency_ns)
 {
-	for (size_t i = 0; i < s->n; i++) {
-		struct store_probe *pr = NULL;
-		size_t n = 0;
-		if (store_probes_list(st, 0, s->inst[i].in->name, SNAPSHOT_HIST, &pr, &n, err) < 0)
-			return -1;
-		/* oldest first; probes of another URL under the same name are not this one's */
-		for (size_t k = n; k-- > 0;)
-			if (!pr[k].url || !strcmp(pr[k].url, s->inst[i].in->url))
-				snapshot_ring_push(&s->inst[i].hist, strcmp(pr[k].state, "down") ?
-								     pr[k].latency_ns : -1);
-		store_probes_free(pr, n);
-	}
-	return 0;
+	/* probes of another URL under the same name are not this one's */
+	if (i >= s->n || (url && strcmp(url, s->inst[i].in->url)))
+		return;
+	snapshot_ring_push(&s->inst[i].hist, down ? -1 : latency_ns);
 }
 
 /* ---- folding a probe ---- */
@@ -312,92 +302,6 @@ void snapshot_poll_abort(struct snapshot *s)
 	}
 	if (s->act_ && s->e_)
 		http_cancel(s->e_, s->act_id_);
-}
-
-/* ---- bench panel ---- */
-
-static const cJSON *obj_path(const cJSON *j, const char *a, const char *b)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, a);
-	return b ? cJSON_GetObjectItemCaseSensitive(v, b) : v;
-}
-
-/*
- * Read what a bench summary or step offers; keys tried in order: flat ones a running bench
- * may write into its run summary ("step", "p95_ns", "p95", "errors", "requests"), then the
- * stored step shape ("label", summary.e2e.p95_ns or summary.ttft.p95_ns,
- * summary.requests.failed/ok). Values already known are kept.
- */
-void snapshot_bench_parse(struct snapshot_bench *b, const char *json)
-{
-	if (!json)
-		return;
-	cJSON *j = cJSON_Parse(json);
-	if (!cJSON_IsObject(j)) {
-		cJSON_Delete(j);
-		return;
-	}
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "step");
-	if (!b->step[0] && cJSON_IsString(v))
-		text_sanitize(b->step, sizeof(b->step), v->valuestring);
-	else if (!b->step[0] && cJSON_IsNumber(v))
-		snprintf(b->step, sizeof(b->step), "%g", v->valuedouble);
-	v = cJSON_GetObjectItemCaseSensitive(j, "label");
-	if (!b->step[0] && cJSON_IsString(v))
-		text_sanitize(b->step, sizeof(b->step), v->valuestring);
-	const cJSON *sum = cJSON_GetObjectItemCaseSensitive(j, "summary");
-	const cJSON *p95[] = {
-		obj_path(j, "p95_ns", NULL), obj_path(j, "e2e_p95_ns", NULL),
-		obj_path(sum, "e2e", "p95_ns"), obj_path(sum, "ttft", "p95_ns"),
-	};
-	for (size_t k = 0; k < ARRAY_SIZE(p95) && b->p95_ns < 0; k++)
-		if (cJSON_IsNumber(p95[k]))
-			b->p95_ns = (int64_t)p95[k]->valuedouble;
-	if (b->p95_ns < 0) {
-		v = cJSON_GetObjectItemCaseSensitive(j, "p95");
-		if (cJSON_IsNumber(v)) /* seconds */
-			b->p95_ns = (int64_t)(v->valuedouble * 1e9);
-		else if (cJSON_IsString(v) &&
-			 units_parse_duration(v->valuestring, &b->p95_ns, 0, NULL) < 0)
-			b->p95_ns = -1;
-	}
-	const cJSON *errs[] = { obj_path(j, "errors", NULL), obj_path(sum, "requests", "failed") };
-	for (size_t k = 0; k < ARRAY_SIZE(errs) && b->errors < 0; k++)
-		if (cJSON_IsNumber(errs[k]))
-			b->errors = (int64_t)errs[k]->valuedouble;
-	const cJSON *reqs[] = { obj_path(j, "requests", NULL), obj_path(sum, "requests", "ok") };
-	for (size_t k = 0; k < ARRAY_SIZE(reqs) && b->requests < 0; k++)
-		if (cJSON_IsNumber(reqs[k]))
-			b->requests = (int64_t)reqs[k]->valuedouble;
-	cJSON_Delete(j);
-}
-
-int snapshot_bench_read(struct snapshot *s, struct store *st, char *err)
-{
-	struct store_run *runs = NULL;
-	size_t n = 0;
-	memset(&s->bench, 0, sizeof(s->bench));
-	s->bench.p95_ns = s->bench.errors = s->bench.requests = -1;
-	if (store_runs_list(st, "bench", 10, &runs, &n, err) < 0)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		if (strcmp(runs[i].status, "running"))
-			continue;
-		s->bench.active = 1;
-		s->bench.run_id = runs[i].id;
-		text_sanitize(s->bench.target, sizeof(s->bench.target), runs[i].target);
-		s->bench.started_ns = runs[i].started_ns;
-		snapshot_bench_parse(&s->bench, runs[i].summary);
-		/* the newest stored step fills what the run summary does not say */
-		struct store_step *steps = NULL;
-		size_t ns = 0;
-		if (store_steps_list(st, runs[i].id, &steps, &ns, NULL) == 0 && ns > 0)
-			snapshot_bench_parse(&s->bench, steps[ns - 1].summary);
-		store_steps_free(steps, ns);
-		break;
-	}
-	store_runs_free(runs, n);
-	return 0;
 }
 
 /* ---- actions ---- */

@@ -2,16 +2,16 @@
 /*
  * The polled view of the fleet that `obridge top` shows: per instance a state (UP, SLOW,
  * DEGRADED, DOWN) with the time it was entered, version, probe latency now and a ring of
- * past latencies (backfilled from the store), the models resident (VRAM/CPU split,
+ * past latencies (backfilled by the caller), the models resident (VRAM/CPU split,
  * context, expiry) and missing against the fleet file, GPU figures from metrics_url, and
  * stale marking with the age of the last good poll. Polling runs through the caller's
  * HTTP engine without blocking: snapshot_poll_start(), then the caller's loop runs
  * http_poll() and calls snapshot_poll_collect(). Sorting and filtering are pure functions.
- * Also: the bench panel (a running bench run in the store) and one-request actions
+ * Also: the bench panel (a running bench run, filled by the caller) and one-request actions
  * (preload, unload, warm up one model on one instance) that run in the same loop.
  *
- * Ownership: struct snapshot owns its instances, models and strings; the fleet, the
- * engine and the store are borrowed and must outlive it. Release with snapshot_release.
+ * Ownership: struct snapshot owns its instances, models and strings; the fleet and the
+ * engine are borrowed and must outlive it. Release with snapshot_release.
  */
 #ifndef OBRIDGE_FLEET_SNAPSHOT_H
 #define OBRIDGE_FLEET_SNAPSHOT_H
@@ -24,7 +24,6 @@
 struct fleet;
 struct fleet_instance;
 struct http_engine;
-struct store;
 struct buf;
 struct probe_job;
 
@@ -86,7 +85,7 @@ struct snapshot_inst {
 	void *metrics_req_;        /* private: the scrape in flight */
 };
 
-/* The bench panel: a bench run with status "running" in the store. */
+/* The bench panel: a bench run with status "running" (the caller fills it). */
 struct snapshot_bench {
 	int active;
 	int64_t run_id;
@@ -142,8 +141,10 @@ struct snapshot {
 void snapshot_init(struct snapshot *s, const struct fleet *f, const struct snapshot_opts *o);
 void snapshot_release(struct snapshot *s);
 
-/* Fill each instance's latency ring from the store's probe history (newest last). */
-int snapshot_backfill(struct snapshot *s, struct store *st, char *err);
+/* Add one past probe of instance i to its latency ring, oldest first (the caller reads
+ * the probe history; a probe of another URL under the same name is skipped). */
+void snapshot_backfill_add(struct snapshot *s, size_t i, const char *url, int down,
+			   int64_t latency_ns);
 
 /* Start one poll of every instance (probe, and metrics where configured). A no-op while
  * one is running. */
@@ -163,11 +164,6 @@ void snapshot_apply(struct snapshot *s, const struct probe_result *r, int64_t no
 void snapshot_apply_metrics(struct snapshot *s, size_t i, int ok, const struct metrics *m,
 			    const char *msg, int64_t now);
 
-/* Read the bench panel from the store (a run of kind "bench" with status "running"). */
-int snapshot_bench_read(struct snapshot *s, struct store *st, char *err);
-/* Fill what b does not know yet (step "", numbers -1) from a running bench's run summary
- * or stored step JSON (pure; absent keys stay unknown, bad JSON is ignored). */
-void snapshot_bench_parse(struct snapshot_bench *b, const char *summary_json);
 
 /*
  * Preload, unload or warm up model on instance i with the fleet's keep_alive and num_ctx

@@ -53,6 +53,7 @@ struct xfer {
 	struct buf trace_resp;
 	int headers_done;
 	int added;
+	char capture[256];             /* header names to capture, comma-separated */
 	enum http_err fail;            /* our own reason to stop it, or HTTP_OK */
 	char failmsg[256];
 	char errbuf[CURL_ERROR_SIZE];
@@ -721,6 +722,7 @@ long http_submit(struct http_engine *e, const struct http_req *r, char *err)
 	x->line_mode = r->line_mode;
 	x->on_line = r->on_line;
 	x->on_headers = r->on_headers;
+	snprintf(x->capture, sizeof(x->capture), "%s", r->capture ? r->capture : "");
 	x->on_done = r->on_done;
 	x->ud = r->ud;
 	x->max_body = r->max_body ? r->max_body : HTTP_BODY_MAX_DEFAULT;
@@ -796,6 +798,34 @@ size_t http_active(const struct http_engine *e)
 	return e->active;
 }
 
+/* Keep the header line p (n bytes) when its name is one of x->capture. */
+static void capture_header(struct xfer *x, const char *p, size_t n)
+{
+	const char *colon = memchr(p, ':', n);
+	if (!colon)
+		return;
+	size_t nl = (size_t)(colon - p);
+	for (const char *c = x->capture; *c;) {
+		size_t cl = strcspn(c, ",");
+		if (cl == nl && strncasecmp(c, p, nl) == 0) {
+			const char *v = colon + 1;
+			size_t vl = n - nl - 1;
+			while (vl && (*v == ' ' || *v == '\t')) {
+				v++;
+				vl--;
+			}
+			while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
+				vl--;
+			snprintf(x->resp.header_name, sizeof(x->resp.header_name), "%.*s", (int)nl, p);
+			snprintf(x->resp.header_value, sizeof(x->resp.header_value), "%.*s", (int)vl,
+				 v);
+			return;
+		}
+		c += cl;
+		c += *c == ',';
+	}
+}
+
 static size_t on_header(char *p, size_t sz, size_t nm, void *ud)
 {
 	struct xfer *x = ud;
@@ -806,6 +836,7 @@ static size_t on_header(char *p, size_t sz, size_t nm, void *ud)
 	if (n >= 5 && strncmp(p, "HTTP/", 5) == 0) {
 		/* A new status line (also after a 1xx reply). */
 		x->resp.content_type[0] = '\0';
+		x->resp.header_name[0] = x->resp.header_value[0] = '\0';
 		return n;
 	}
 	if (n <= 2 && (p[0] == '\r' || p[0] == '\n')) {
@@ -819,6 +850,8 @@ static size_t on_header(char *p, size_t sz, size_t nm, void *ud)
 		}
 		return n;
 	}
+	if (x->capture[0] && !x->resp.header_name[0])
+		capture_header(x, p, n);
 	if (n > 13 && strncasecmp(p, "content-type:", 13) == 0) {
 		const char *v = p + 13;
 		size_t vl = n - 13;
@@ -1380,4 +1413,9 @@ void http_wakeup(struct http_engine *e)
 	ssize_t r = write(e->wakefd, &one, sizeof(one));
 	(void)r;
 	errno = saved;
+}
+
+const char *http_lib_version(void)
+{
+	return curl_version_info(CURLVERSION_NOW)->version;
 }

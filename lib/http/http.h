@@ -56,6 +56,9 @@ struct http_response {
 	const char *method;
 	size_t bytes;              /* body bytes received */
 	int reused;                /* the connection was reused */
+	/* The first response header named in http_req.capture ("" when none came). */
+	char header_name[64];
+	char header_value[256];
 };
 
 struct http_req {
@@ -87,6 +90,11 @@ struct http_req {
 	 * is still sent at once; t.start records start_at so latency includes any lateness.
 	 */
 	int64_t start_at;
+	/*
+	 * Response headers to capture, comma-separated ("X-Upstream,X-Server"); the first of
+	 * them that arrives is kept in resp.header_name/header_value. NULL = none.
+	 */
+	const char *capture;
 };
 
 struct http_engine_opts {
@@ -181,5 +189,8 @@ int http_lines_finish(struct http_lines *l,
 void http_redact_json(const char *s, size_t len, struct buf *out);
 /* Copy a URL into out (size n) with any user:password@ part replaced by "***@". */
 void http_redact_url(const char *url, char *out, size_t n);
+
+/* The version of libcurl in use. */
+const char *http_lib_version(void);
 
 #endif

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Pure formatting helpers for human output, matching the ollama CLI where it has one. */
 #include "../compat.h"
-#include "render.h"
+#include "fmt.h"
 
 #include <math.h>
 #include <stdio.h>
 
+#include "../util/units.h"
 #include "../banned.h"
 
 #define NS_PER_S 1000000000LL
@@ -22,49 +23,6 @@ char *fmt_processor(uint64_t size, uint64_t size_vram, char *out, size_t n)
 		double cpu = round((double)(size - size_vram) / (double)size * 100);
 		snprintf(out, n, "%d%%/%d%% CPU/GPU", (int)cpu, (int)(100 - cpu));
 	}
-	return out;
-}
-
-char *fmt_human_duration(int64_t ns, char *out, size_t n)
-{
-	if (ns < 0)
-		ns = ns == INT64_MIN ? INT64_MAX : -ns;
-	int64_t seconds = ns / NS_PER_S;
-	if (seconds < 1) {
-		snprintf(out, n, "Less than a second");
-		return out;
-	}
-	if (seconds == 1) {
-		snprintf(out, n, "1 second");
-		return out;
-	}
-	if (seconds < 60) {
-		snprintf(out, n, "%" PRId64 " seconds", seconds);
-		return out;
-	}
-	int64_t minutes = ns / (60 * NS_PER_S);
-	if (minutes == 1) {
-		snprintf(out, n, "About a minute");
-		return out;
-	}
-	if (minutes < 60) {
-		snprintf(out, n, "%" PRId64 " minutes", minutes);
-		return out;
-	}
-	/* Go: int(math.Round(d.Hours())), rounding half away from zero. */
-	int64_t hours = (int64_t)round((double)ns / (3600.0 * NS_PER_S));
-	if (hours == 1)
-		snprintf(out, n, "About an hour");
-	else if (hours < 48)
-		snprintf(out, n, "%" PRId64 " hours", hours);
-	else if (hours < 24 * 7 * 2)
-		snprintf(out, n, "%" PRId64 " days", hours / 24);
-	else if (hours < 24 * 30 * 2)
-		snprintf(out, n, "%" PRId64 " weeks", hours / 24 / 7);
-	else if (hours < 24 * 365 * 2)
-		snprintf(out, n, "%" PRId64 " months", hours / 24 / 30);
-	else
-		snprintf(out, n, "%" PRId64 " years", hours / 24 / 365);
 	return out;
 }
 
@@ -91,7 +49,7 @@ char *fmt_until(int64_t expires_ns, int64_t now_ns, char *out, size_t n)
 		return out;
 	}
 	char d[64];
-	fmt_human_duration(ahead, d, sizeof(d));
+	units_duration(ahead, UNITS_DUR_HUMAN, d, sizeof(d));
 	snprintf(out, n, "%s from now", d);
 	return out;
 }

@@ -9,6 +9,7 @@
 #include "../bench/goals.h"
 #include "../bench/report.h"
 #include "../util/buf.h"
+#include "../util/units.h"
 #include "../banned.h"
 
 /* Append s right-aligned in w columns (s is ASCII or counts its UTF-8 characters). */
@@ -134,8 +135,8 @@ void goals_render(const struct bench_goals *g, const struct bench_goals_eval *ev
 static void range(struct buf *out, int64_t lo, int64_t hi, int ascii)
 {
 	char a[32], b[32];
-	bench_fmt_ns(lo, ascii, a, sizeof(a));
-	bench_fmt_ns(hi, ascii, b, sizeof(b));
+	units_duration(lo, ascii ? UNITS_DUR_ASCII : UNITS_DUR_SHORT, a, sizeof(a));
+	units_duration(hi, ascii ? UNITS_DUR_ASCII : UNITS_DUR_SHORT, b, sizeof(b));
 	if (!strcmp(a, b))
 		buf_adds(out, a);
 	else

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The columns, cells and sparklines of `obridge top`, shared by the screen and batch mode. */
 #include "../compat.h"
+#include "layout.h"
+#include "fmt.h"
 #include "render.h"
 
 #include <stdio.h>
@@ -130,20 +132,6 @@ const char *layout_glyph(int state, int utf8)
 	return utf8 ? u[state] : a[state];
 }
 
-char *layout_age(int64_t ns, char *out, size_t n)
-{
-	int64_t s = ns < 0 ? 0 : ns / 1000000000LL;
-	if (s < 60)
-		snprintf(out, n, "%" PRId64 "s", s);
-	else if (s < 3600)
-		snprintf(out, n, "%" PRId64 "m", s / 60);
-	else if (s < 86400)
-		snprintf(out, n, "%" PRId64 "h", s / 3600);
-	else
-		snprintf(out, n, "%" PRId64 "d", s / 86400);
-	return out;
-}
-
 char *layout_until(int64_t expires_ns, int64_t now_ns, char *out, size_t n)
 {
 	const int64_t twenty_years = 20LL * 365 * 86400 * 1000000000LL;
@@ -154,7 +142,7 @@ char *layout_until(int64_t expires_ns, int64_t now_ns, char *out, size_t n)
 	else if (expires_ns <= now_ns)
 		snprintf(out, n, "Stopping");
 	else
-		layout_age(expires_ns - now_ns, out, n);
+		units_duration(expires_ns - now_ns, UNITS_DUR_AGE, out, n);
 	return out;
 }
 
@@ -313,7 +301,7 @@ static void notes_cell(const struct snapshot *s, const struct snapshot_inst *p, 
 	if (p->state == SNAP_DOWN) {
 		if (p->stale)
 			snprintf(out, n, "stale %s: %s",
-				 layout_age(s->t_ns - p->last_ok_ns, age, sizeof(age)), p->problem);
+				 units_duration(s->t_ns - p->last_ok_ns, UNITS_DUR_AGE, age, sizeof(age)), p->problem);
 		else
 			snprintf(out, n, "%s", p->problem);
 		return;
@@ -409,7 +397,7 @@ char *layout_cell(enum layout_col c, const struct snapshot *s, const struct snap
 		break;
 	case LAYOUT_SINCE:
 		if (p->since_ns)
-			layout_age(now - p->since_ns, out, n);
+			units_duration(now - p->since_ns, UNITS_DUR_AGE, out, n);
 		break;
 	case LAYOUT_VERSION:
 		snprintf(out, n, "%s", p->version[0] ? p->version : "-");

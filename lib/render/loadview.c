@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fmt.h"
 #include "render.h"
 #include "../fleet/fleet.h"
 #include "../fleet/load.h"

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../util/buf.h"
+#include "../util/file.h"
 #include "../util/util.h"
 #include "../banned.h"
 
@@ -64,46 +65,8 @@ void prom_sample(struct buf *b, const char *name, const char *const *labels, dou
 int prom_write_textfile(const char *dir, const char *name, const char *text, size_t len,
 			char *err)
 {
-	char *final = xasprintf("%s/%s", dir, name);
-	char *tmp = xasprintf("%s/.%s.XXXXXX", dir, name);
-	int rc = -1;
-	int fd = mkstemp(tmp);
-	if (fd < 0) {
-		seterr(err, "cannot create a temporary file in '%s': %s", dir, strerror(errno));
-		goto out;
-	}
-	size_t off = 0;
-	while (off < len) {
-		ssize_t w = write(fd, text + off, len - off);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			seterr(err, "cannot write '%s': %s", tmp, strerror(errno));
-			close(fd);
-			unlink(tmp);
-			goto out;
-		}
-		off += (size_t)w;
-	}
-	if (fchmod(fd, 0644) < 0 || fsync(fd) < 0) {
-		seterr(err, "cannot write '%s': %s", tmp, strerror(errno));
-		close(fd);
-		unlink(tmp);
-		goto out;
-	}
-	if (close(fd) < 0) {
-		seterr(err, "cannot write '%s': %s", tmp, strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	if (rename(tmp, final) < 0) {
-		seterr(err, "cannot rename '%s' to '%s': %s", tmp, final, strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	rc = 0;
-out:
-	free(final);
-	free(tmp);
+	char *path = xasprintf("%s/%s", dir, name);
+	int rc = file_write_atomic(path, text, len, err);
+	free(path);
 	return rc;
 }

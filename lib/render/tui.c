@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* The curses screen of `obridge top`: draws snapshots, maps keys to view changes and requests. */
 #include "../compat.h"
+#include "tui.h"
+#include "layout.h"
 #include "render.h"
 
 #include <stdio.h>

@@ -47,6 +47,10 @@ struct simmodel {
 	char *owned_name;     /* storage for cat.name when made up */
 	char digest[65];
 	int64_t modified_ns;  /* wall */
+	/* made by /api/create (simops.c): owned, NULL otherwise */
+	char *base;           /* the catalogue model whose layers it shares */
+	char *system;
+	char *params;         /* "name value" lines, as /api/show's parameters */
 	int installed;
 	int pulling;
 	/* stats */
@@ -80,6 +84,7 @@ struct simrunner {
 	int64_t ready_mono;
 	struct simtimer timer; /* load done / keep_alive expiry / unload done */
 	struct simq slotq;
+	struct simq loadwait; /* the request this load is for: out of the pending queue */
 	struct simrunner *next;
 };
 
@@ -93,6 +98,8 @@ enum simreq_kind {
 	REQ_V1COMPL,
 	REQ_V1EMBED,
 	REQ_PULL,
+	REQ_CREATE,
+	REQ_PUSH,
 	REQ_HANG,
 };
 
@@ -144,6 +151,23 @@ struct simreq {
 	int prompt_tokens;
 	int ninputs;           /* embed inputs */
 	uint64_t text_hash;
+	/* structured output, tools, base64 (simgen.c) */
+	char **pieces;         /* format: the fixed answer, one piece per token */
+	int npieces;
+	char *tool_name;       /* a tool call is the answer (JSON-escaped when printed) */
+	char *tool_args;       /* its arguments, a JSON object text */
+	char tool_id[24];
+	int b64;               /* /v1/embeddings encoding_format "base64" */
+	/* create and push (simops.c) */
+	int op_step, op_layer, op_nlayers, op_nlines;
+	char **op_lines;       /* create: status texts */
+	struct simmodel *op_model;
+	char *op_name;         /* create: the canonical new name */
+	char *op_system, *op_params;
+	char op_digest[65];
+	uint64_t op_sizes[8], op_done[8];
+	char op_dig[8][65];
+	int op_fail, op_missing, op_layer_started;
 	/* scheduling */
 	struct simrunner *runner;
 	int holds_slot;
@@ -178,6 +202,9 @@ struct simreq {
 	int pull_started[6];
 	char *pull_name;
 	int pull_had;
+	double pull_fail_at;   /* pull-cut/disk-full: share of the weights where it fails, 0 none */
+	int pull_fail_disk;    /* the failure is a full disk */
+	char pull_want[65];    /* the registry's digest of the model */
 	/* reply */
 	int status;
 	struct buf reply;
@@ -220,6 +247,12 @@ struct siminst {
 	struct simtimer kick;  /* re-run the loader */
 	uint64_t rng;
 	char *registry_extra;
+	/* pulls cut short: bytes of each layer already on disk, resumed by the next pull */
+	struct simpartial {
+		char *name;
+		uint64_t done[6];
+	} *partials;
+	size_t npartials;
 	/* stats */
 	uint64_t path_count[32];
 	uint64_t status_count[600];
@@ -268,6 +301,35 @@ void simreq_on_slot(struct simreq *r);
 void simreq_fail(struct simreq *r, int status, const char *msg);
 void siminst_schedule_apply(struct siminst *in, int64_t delay_ns);
 
+/* simapi.c, for simops.c */
+struct cJSON;
+void simapi_error(struct simreq *r, int status, const char *msg);
+int simapi_get_str(struct simreq *r, struct cJSON *j, const char *key, const char *st,
+		   const char **out);
+int simapi_get_bool(struct simreq *r, struct cJSON *j, const char *key, const char *st, int *out);
+int simapi_roll(struct siminst *in, int kind);
+#define NDJSON_TYPE "application/x-ndjson"
+
+/* simops.c: /api/create and /api/push */
+void simops_create(struct simreq *r, struct cJSON *j);
+void simops_push(struct simreq *r, struct cJSON *j);
+int simops_produce(struct simreq *r, int64_t now, struct buf *o);
+void simops_release(struct simreq *r);
+/* The layers of a model as pull and push show them: digests and sizes; returns the count. */
+int simops_layers(const struct simmodel *m, char dig[][65], uint64_t *sizes, int max);
+
+/* simgen.c */
+/* A JSON value (text) that satisfies the schema: every property, enum/const, bounds. */
+char *simgen_schema_value(const struct cJSON *schema, uint64_t seed);
+/* The answer for a "format": "json" (any object) or a JSON schema. */
+char *simgen_format_text(const struct cJSON *format, uint64_t seed);
+/* Cut text into token-sized pieces; returns their number. */
+int simgen_pieces(const char *text, char ***out);
+void simgen_pieces_free(char **v, int n);
+void simgen_base64(struct buf *b, const unsigned char *d, size_t n);
+/* -1 when s is valid base64, else the offset of the bad byte (as Go reports it). */
+long simgen_base64_bad(const char *s);
+
 /* simsched.c */
 void simsched_init(struct siminst *in);
 void simsched_want_slot(struct simreq *r);
@@ -289,6 +351,9 @@ const struct simcat *simmodel_catalogue(size_t *n);
 char *simmodel_canonical(const char *name);
 struct simmodel *simmodel_find(struct siminst *in, const char *name, int installed_only);
 struct simmodel *simmodel_add(struct siminst *in, const char *canonical, int installed);
+void simmodel_free(struct simmodel *m);
+/* "registry.ollama.ai/library/llama3.2:latest": the full name Ollama's errors use. */
+char *simmodel_fullname(const char *canonical);
 int simmodel_known(struct siminst *in, const char *canonical);
 uint64_t simmodel_hash(const char *s, uint64_t seed);
 void simmodel_hex(uint64_t seed, const char *s, char out[65]);

@@ -353,6 +353,10 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	free(r->pull_name);
 	free(r->host);
 	free(r->thinking);
+	simgen_pieces_free(r->pieces, r->npieces);
+	free(r->tool_name);
+	free(r->tool_args);
+	simops_release(r);
 	free(r);
 }
 
@@ -515,10 +519,12 @@ static void raise_nofile(void)
 static void inst_free(struct siminst *in)
 {
 	for (size_t i = 0; i < in->nmodels; i++) {
-		free(in->models[i]->name);
-		free(in->models[i]);
+		simmodel_free(in->models[i]);
 	}
 	free(in->models);
+	for (size_t i = 0; i < in->npartials; i++)
+		free(in->partials[i].name);
+	free(in->partials);
 	free(in->name);
 	sim_settings_release(&in->st);
 }
@@ -724,4 +730,9 @@ void sim_free(struct sim *s)
 	if (s->epfd >= 0)
 		close(s->epfd);
 	free(s);
+}
+
+const char *sim_lib_version(void)
+{
+	return MHD_get_version();
 }

@@ -37,17 +37,26 @@
  *     error       an {"error":...} line in the middle of a stream, then the stream ends
  *     truncate    the connection is closed in the middle of a stream, without done
  *     stall=DUR   the stream pauses for DUR in its middle
+ *     pull-cut[=SHARE]  a pull stops with {"error":"max retries exceeded: unexpected EOF"}
+ *                 once SHARE (default 0.5) of the model's bytes are on disk; the next pull
+ *                 resumes from there (so it passes that point and finishes)
+ *     disk-full[=SHARE] a pull fails at SHARE (default 0.5) of the bytes with Ollama's
+ *                 "write .../blobs/sha256-<hex>-partial: no space left on device"
  *     none|clear  remove every fault
  *   FRACTION (0..1, default 1) applies the fault to that share of requests (seeded RNG).
- *   Several faults may be active on an instance; setting a kind again replaces it.
+ *   Several faults may be active on an instance: --fault options add up (setting a kind
+ *   again replaces it); POST /_sim/fault replaces the active faults with its spec ("up"
+ *   only lifts down) unless the body has "add": true, which adds it like --fault.
+ *   /api/push: error and 500 break the upload mid-weights ("max retries exceeded: ..."),
+ *   truncate drops the connection there, stall pauses it, slow divides its rate by 10.
  *   500 comes when the first token would be due (after any load and slot wait). With
  *   "stream":false, malformed cuts the JSON body in half, error answers 500 {"error"} and
  *   truncate sends half the body and closes. The OpenAI layer ends an errored SSE stream
  *   without a finish chunk or [DONE]. "mid-error" is accepted for "error".
  *
  * Control endpoints, answered by every instance (also when the target instance is down):
- *   POST /_sim/fault  {"instance":"gpu-2","fault":"down"}   instance defaults to the
- *       receiving one, "*" means every instance; answers
+ *   POST /_sim/fault  {"instance":"gpu-2","fault":"down","add":false}   instance defaults
+ *       to the receiving one, "*" means every instance; answers
  *       {"instances":[{"instance":"gpu-2","faults":["down"]}]}
  *   GET  /_sim/stats  counters of every instance (shape below)
  *   POST /_sim/reset  zero the counters (not the state)
@@ -61,7 +70,10 @@
  *      "in_flight":N,                         Ollama-path requests not finished yet
  *      "generating":N,                        requests holding a parallel slot
  *      "waiting_slot":N,                      granted a runner, waiting for a slot
- *      "waiting_load":N,                      in the serial load queue
+ *      "waiting_load":N,                      in the serial load queue (not the request
+ *                                             a load is in progress for: as in Ollama it
+ *                                             has left the queue, --max-queue counts the
+ *                                             ones behind it)
  *      "max_waiting_load":N,                  highest waiting_load seen
  *      "loads":N,"unloads":N,"rejected":N,   totals (rejected = 503 queue full)
  *      "tokens":N,                            tokens sent
@@ -77,6 +89,15 @@
  * Lines that are due at the same moment (tok-interval 0, or a loop running late) are sent
  * in one write (up to 64 lines); otherwise every token is its own HTTP chunk.
  * Every response carries "X-Sim-Instance: NAME".
+ *
+ * Made-up answers (simgen.c, simops.c): "format" ("json" or a JSON schema; /v1
+ * response_format) gives JSON that parses and follows the schema; a chat with "tools" on a
+ * model with the tools capability whose last message is from the user answers with a call of
+ * the first tool (arguments from its parameter schema); /v1/embeddings encoding_format
+ * base64 gives little-endian float32 in base64; /api/create makes a new model from an
+ * installed one (the stream: using existing / creating new layer lines, writing manifest,
+ * success); /api/push streams retrieving manifest, pushing <layer> progress, pushing
+ * manifest, success; /api/delete expires a loaded runner.
  */
 
 enum sim_fault_kind {
@@ -89,6 +110,8 @@ enum sim_fault_kind {
 	SIM_FAULT_ERROR,
 	SIM_FAULT_TRUNCATE,
 	SIM_FAULT_STALL,
+	SIM_FAULT_PULL_CUT,  /* a pull stops after a share of the model's bytes (resumable) */
+	SIM_FAULT_DISK_FULL, /* a pull fails with Ollama's "no space left on device" */
 	SIM_FAULT__N
 };
 
@@ -96,12 +119,15 @@ enum sim_fault_kind {
 struct sim_fault {
 	double frac;    /* share of requests it applies to, 0..1 */
 	int64_t arg_ns; /* stall duration */
+	double arg_share; /* pull-cut, disk-full: share of the model's bytes written first */
 };
 
 /* Settings of one instance: the command-line defaults, then its own overrides. */
 struct sim_settings {
 	char *models;      /* comma list of installed models */
 	char *registry;    /* extra comma list of names pull knows */
+	char *registry_missing; /* comma list of names the registry does not have */
+	char *store;       /* instances with the same store name share their models ("" none) */
 	char *version;
 	char *digests;     /* comma list of MODEL@SALT: another digest for that model */
 	int num_parallel;
@@ -152,7 +178,10 @@ void sim_settings_copy(struct sim_settings *dst, const struct sim_settings *src)
 /*
  * Set one key (the long option names: models, num-parallel, max-queue, max-loaded,
  * keep-alive, load-time, unload-time, ttft, tok-interval, prefill-rate, tokens, jitter,
- * seed, fault, version, registry, digest, num-ctx, pull-time, vram) from its text value.
+ * seed, fault, version, registry, registry-missing, store, digest, num-ctx, pull-time,
+ * vram) from its text value. Pull knows every well-formed name except those in
+ * registry-missing; instances with the same store share one model store (a finished pull
+ * installs the model on all of them, as a shared OLLAMA_MODELS directory would).
  */
 int sim_settings_set(struct sim_settings *s, const char *key, const char *value, char *err);
 
@@ -168,6 +197,13 @@ int sim_config_instance_arg(struct sim_config *cfg, const char *arg, char *err);
 
 /* Parse one fault spec (see above) into s->faults; "none" clears them. */
 int sim_fault_apply(struct sim_settings *s, const char *spec, char *err);
+/* --fault [INSTANCE:]SPEC: for every instance, or as an override of one. */
+int sim_config_fault_arg(struct sim_config *cfg, const char *arg, char *err);
+/*
+ * Load a config file (INI): [sim] with instances, port, fault and any setting, and
+ * [instance NAME] sections of overrides. Returns 0, or -1 with "PATH: message" in err.
+ */
+int sim_config_load(struct sim_config *cfg, const char *path, char *err);
 /* Format the active faults as a comma list ("" when none) into out. */
 void sim_fault_describe(const struct sim_settings *s, char *out, size_t n);
 
@@ -185,5 +221,8 @@ char *sim_fleet_text(struct sim *sim);
 int sim_run(struct sim *sim, int stop_fd, char *err);
 /* Stop every daemon and free everything. */
 void sim_free(struct sim *sim);
+
+/* The version of libmicrohttpd in use. */
+const char *sim_lib_version(void);
 
 #endif

@@ -18,7 +18,6 @@
 #include "../banned.h"
 
 #define JSON_TYPE "application/json; charset=utf-8"
-#define NDJSON_TYPE "application/x-ndjson"
 #define SSE_TYPE "text/event-stream"
 #define TEXT_TYPE "text/plain; charset=utf-8"
 
@@ -473,6 +472,136 @@ static void submit(struct simreq *r, const char *name, int gen)
 	simsched_submit(r);
 }
 
+/* images: base64 strings, decoded by Go's encoding/json ([]byte). 0 ok, -1 after a 400. */
+static int images_bad(struct simreq *r, const cJSON *imgs, const char *field)
+{
+	const cJSON *im;
+	if (!imgs || cJSON_IsNull(imgs))
+		return 0;
+	if (!cJSON_IsArray(imgs)) {
+		reply_errorf(r, 400,
+			     "json: cannot unmarshal %s into Go struct field %s of type []api.ImageData",
+			     go_type(imgs), field);
+		return -1;
+	}
+	cJSON_ArrayForEach(im, imgs)
+	{
+		if (!cJSON_IsString(im)) {
+			reply_errorf(r, 400,
+				     "json: cannot unmarshal %s into Go struct field %s of type string",
+				     go_type(im), field);
+			return -1;
+		}
+		long bad = simgen_base64_bad(im->valuestring);
+		if (bad >= 0) {
+			reply_errorf(r, 400, "illegal base64 data at input byte %ld", bad);
+			return -1;
+		}
+		/* an image is worth some prompt tokens */
+		r->prompt_tokens += 256;
+	}
+	return 0;
+}
+
+/* Go's %q of a short ASCII text. */
+static void go_quote(struct buf *b, const char *s)
+{
+	buf_adds(b, "\"");
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			buf_addf(b, "\\%c", *s);
+		else if ((unsigned char)*s < 32)
+			buf_addf(b, "\\x%02x", (unsigned char)*s);
+		else
+			buf_add(b, s, 1);
+	}
+	buf_adds(b, "\"");
+}
+
+/*
+ * The fixed answers: a tool call (tools given, the model has the capability, the last
+ * message is from the user: the first tool, with arguments from its parameter schema), or
+ * the JSON for "format" ("json" or a schema). Run after set_length; 0 ok, -1 after a reply.
+ */
+static int prepare_output(struct simreq *r, const char *model, cJSON *format, cJSON *tools,
+			  cJSON *msgs)
+{
+	struct simmodel *m = simmodel_find(r->in, model, 1);
+	int ntools = cJSON_IsArray(tools) ? cJSON_GetArraySize(tools) : 0;
+	if (format && (cJSON_IsNull(format) ||
+		       (cJSON_IsString(format) && !*format->valuestring)))
+		format = NULL;
+	if (format && !cJSON_IsObject(format) &&
+	    !(cJSON_IsString(format) && !strcmp(format->valuestring, "json"))) {
+		/* llama_server.go rejects it when the completion starts: a 500 */
+		char *raw = cJSON_PrintUnformatted(format);
+		struct buf b = BUF_INIT;
+		buf_adds(&b, "invalid format: ");
+		go_quote(&b, raw ? raw : "");
+		buf_adds(&b, "; expected \"json\" or a valid JSON Schema object");
+		reply_error(r, 500, buf_str(&b));
+		buf_release(&b);
+		free(raw);
+		return -1;
+	}
+	if (ntools && m && !m->cat.embed_only && !strstr(m->cat.caps, "tools")) {
+		char *full = simmodel_fullname(m->name);
+		reply_errorf(r, 400, "%s does not support tools", full);
+		free(full);
+		return -1;
+	}
+	if (ntools) {
+		char *t = cJSON_PrintUnformatted(tools);
+		r->prompt_tokens += sim_text_tokens(t);
+		free(t);
+	}
+	cJSON *last = cJSON_IsArray(msgs) ? cJSON_GetArrayItem(msgs, cJSON_GetArraySize(msgs) - 1)
+					  : NULL;
+	cJSON *role = cJSON_GetObjectItemCaseSensitive(last, "role");
+	if (ntools && m && cJSON_IsString(role) && !strcasecmp(role->valuestring, "user")) {
+		cJSON *t;
+		cJSON_ArrayForEach(t, tools)
+		{
+			cJSON *fn = cJSON_GetObjectItemCaseSensitive(t, "function");
+			cJSON *name = cJSON_GetObjectItemCaseSensitive(fn, "name");
+			if (!cJSON_IsString(name) || !*name->valuestring)
+				continue;
+			cJSON *params = cJSON_GetObjectItemCaseSensitive(fn, "parameters");
+			r->tool_name = xstrdup(name->valuestring);
+			if (cJSON_IsObject(params))
+				r->tool_args = simgen_schema_value(params, r->text_hash);
+			if (!r->tool_args || r->tool_args[0] != '{') {
+				free(r->tool_args);
+				r->tool_args = xstrdup("{}");
+			}
+			uint64_t st = r->text_hash ^ r->in->rng;
+			sim_rand(&r->in->rng);
+			memcpy(r->tool_id, "call_", 5);
+			for (int i = 0; i < 8; i++)
+				r->tool_id[5 + i] = "abcdefghijklmnopqrstuvwxyz0123456789"[sim_rand(&st) % 36];
+			r->tool_id[13] = '\0';
+			/* the call's text takes tokens; it is sent as one chunk at the end */
+			r->natural_len = 4 + (int)(strlen(r->tool_name) + strlen(r->tool_args)) / 4;
+			r->ntokens = r->natural_len;
+			if (r->num_predict > 0 && r->num_predict < r->ntokens)
+				r->ntokens = r->num_predict;
+			r->think = 0;
+			return 0;
+		}
+	}
+	if (format) {
+		char *text = simgen_format_text(format, r->text_hash);
+		r->npieces = simgen_pieces(text, &r->pieces);
+		free(text);
+		r->natural_len = r->npieces;
+		r->ntokens = r->npieces;
+		if (r->num_predict > 0 && r->num_predict < r->ntokens)
+			r->ntokens = r->num_predict;
+		r->think = 0;
+	}
+	return 0;
+}
+
 static void parse_generate(struct simreq *r, cJSON *j)
 {
 	const char *model, *prompt, *system;
@@ -521,7 +650,12 @@ static void parse_generate(struct simreq *r, cJSON *j)
 		r->prompt_tokens += sim_text_tokens(system) + 4;
 	hash_text(r, system);
 	hash_text(r, prompt);
+	if (images_bad(r, cJSON_GetObjectItemCaseSensitive(j, "images"), "GenerateRequest.images"))
+		return;
 	set_length(r);
+	if (!r->preload &&
+	    prepare_output(r, model, cJSON_GetObjectItemCaseSensitive(j, "format"), NULL, NULL))
+		return;
 	submit(r, model, 1);
 }
 
@@ -570,8 +704,14 @@ static void parse_chat(struct simreq *r, cJSON *j)
 		const char *s = cJSON_IsString(c) ? c->valuestring : "";
 		r->prompt_tokens += sim_text_tokens(s) + 4;
 		hash_text(r, s);
+		if (images_bad(r, cJSON_GetObjectItemCaseSensitive(msg, "images"),
+			       "ChatRequest.messages.images"))
+			return;
 	}
 	set_length(r);
+	if (prepare_output(r, model, cJSON_GetObjectItemCaseSensitive(j, "format"),
+			   cJSON_GetObjectItemCaseSensitive(j, "tools"), msgs))
+		return;
 	submit(r, model, 1);
 }
 
@@ -626,6 +766,23 @@ static void parse_v1(struct simreq *r, cJSON *j)
 	r->chatcmpl_id = (int)(sim_rand(&r->in->rng) % 999);
 	r->created_unix = wall_ns() / 1000000000LL;
 	set_length(r);
+	if (r->kind == REQ_V1CHAT) {
+		/* response_format becomes Ollama's format: json_object -> "json", json_schema ->
+		 * its schema */
+		cJSON *rf = cJSON_GetObjectItemCaseSensitive(j, "response_format");
+		cJSON *type = cJSON_GetObjectItemCaseSensitive(rf, "type");
+		cJSON *json = NULL, *format = NULL;
+		if (cJSON_IsString(type) && !strcmp(type->valuestring, "json_object"))
+			format = json = cJSON_CreateString("json");
+		else if (cJSON_IsString(type) && !strcmp(type->valuestring, "json_schema"))
+			format = cJSON_GetObjectItemCaseSensitive(
+				cJSON_GetObjectItemCaseSensitive(rf, "json_schema"), "schema");
+		int rc = prepare_output(r, model, format, cJSON_GetObjectItemCaseSensitive(j, "tools"),
+					cJSON_GetObjectItemCaseSensitive(j, "messages"));
+		cJSON_Delete(json);
+		if (rc)
+			return;
+	}
 	submit(r, model, 1);
 }
 
@@ -680,6 +837,7 @@ static void parse_embed(struct simreq *r, cJSON *j)
 			reply_errorf(r, 400, "invalid encoding format: %s", ef->valuestring);
 			return;
 		}
+		r->b64 = cJSON_IsString(ef) && !strcmp(ef->valuestring, "base64");
 		if (r->ninputs == 0) {
 			reply_error(r, 400, "invalid input");
 			return;
@@ -828,13 +986,28 @@ static void do_show(struct simreq *r, cJSON *j)
 	char ts[64];
 	time_rfc3339nano(m->modified_ns, 0, ts, sizeof(ts));
 	buf_addf(&b, "{\"license\":\"Simulated model licence.\",\"modelfile\":");
-	char *mf = xasprintf(
-		"# Modelfile generated by \"ollama show\"\nFROM %s\nTEMPLATE \"{{ .Prompt }}\"\n",
-		m->name);
-	buf_add_json_str(&b, mf);
-	free(mf);
-	buf_adds(&b, ",\"parameters\":\"stop                           \\\"<|eot_id|>\\\"\","
-		     "\"template\":\"{{ .Prompt }}\",\"details\":");
+	struct buf mf = BUF_INIT;
+	buf_addf(&mf,
+		 "# Modelfile generated by \"ollama show\"\nFROM %s\nTEMPLATE \"{{ .Prompt }}\"\n",
+		 m->name);
+	if (m->system)
+		buf_addf(&mf, "SYSTEM \"\"\"%s\"\"\"\n", m->system);
+	const char *params = m->params ? m->params : "stop                           \"<|eot_id|>\"";
+	for (const char *p = params; *p;) {
+		size_t n = strcspn(p, "\n");
+		buf_addf(&mf, "PARAMETER %.*s\n", (int)n, p);
+		p += n + (p[n] == '\n');
+	}
+	buf_add_json_str(&b, buf_str(&mf));
+	buf_release(&mf);
+	buf_adds(&b, ",\"parameters\":");
+	buf_add_json_str(&b, params);
+	buf_adds(&b, ",\"template\":\"{{ .Prompt }}\"");
+	if (m->system) {
+		buf_adds(&b, ",\"system\":");
+		buf_add_json_str(&b, m->system);
+	}
+	buf_adds(&b, ",\"details\":");
 	simmodel_details(&b, m, 0);
 	buf_addf(&b,
 		 ",\"model_info\":{\"general.architecture\":\"%s\",\"general.file_type\":15,"
@@ -862,6 +1035,8 @@ static void do_delete(struct simreq *r, cJSON *j)
 		reply_errorf(r, 404, "model '%s' not found", model ? model : "");
 		return;
 	}
+	/* a loaded model is unloaded first (once its requests are done) */
+	simsched_expire(r->in, m);
 	m->installed = 0;
 	buf_reset(&r->reply);
 	set_reply(r, 200, NULL);
@@ -888,6 +1063,18 @@ static void do_copy(struct simreq *r, cJSON *j)
 		n = simmodel_add(r->in, c, 1);
 		n->cat = m->cat;
 		n->cat.name = n->name;
+	}
+	if (n != m) {
+		/* the same manifest: the same layers, system prompt and parameters */
+		char *base = xstrdup(m->base ? m->base : m->name);
+		char *system = m->system ? xstrdup(m->system) : NULL;
+		char *params = m->params ? xstrdup(m->params) : NULL;
+		free(n->base);
+		free(n->system);
+		free(n->params);
+		n->base = base;
+		n->system = system;
+		n->params = params;
 	}
 	n->installed = 1;
 	memcpy(n->digest, m->digest, sizeof(n->digest));
@@ -1040,12 +1227,19 @@ static void do_reset(struct simreq *r)
 static void do_fault(struct simreq *r, cJSON *j)
 {
 	const char *inst, *spec;
+	int add = 0;
 	if (get_str(r, j, "instance", "fault", &inst) || get_str(r, j, "fault", "fault", &spec))
 		return;
 	if (!spec) {
 		reply_error(r, 400, "fault is required");
 		return;
 	}
+	cJSON *av = cJSON_GetObjectItemCaseSensitive(j, "add");
+	if (av && !cJSON_IsNull(av) && !cJSON_IsBool(av)) {
+		reply_error(r, 400, "add must be true or false");
+		return;
+	}
+	add = cJSON_IsTrue(av);
 	struct sim *s = r->in->sim;
 	int all = inst && (!strcmp(inst, "*") || !strcmp(inst, "all"));
 	struct siminst *target = inst && !all ? NULL : r->in;
@@ -1072,6 +1266,9 @@ static void do_fault(struct simreq *r, cJSON *j)
 		struct siminst *in = &s->inst[i];
 		if (!all && in != target)
 			continue;
+		/* A spec replaces the active faults ("up" only lifts down); "add": true stacks it. */
+		if (!add && strcasecmp(spec, "up"))
+			sim_fault_apply(&in->st, "none", err);
 		sim_fault_apply(&in->st, spec, err);
 		char d[256];
 		sim_fault_describe(&in->st, d, sizeof(d));
@@ -1089,13 +1286,55 @@ static void do_fault(struct simreq *r, cJSON *j)
 
 /* ---- pull ---- */
 
+/* Is name in the comma list (compared as canonical names)? */
+static int name_listed(const char *list, const char *canonical)
+{
+	char *dup = xstrdup(list ? list : "");
+	char *save = NULL;
+	int hit = 0;
+	for (char *t = strtok_r(dup, ",", &save); t && !hit; t = strtok_r(NULL, ",", &save)) {
+		char *c = simmodel_canonical(t);
+		hit = c && !strcasecmp(c, canonical);
+		free(c);
+	}
+	free(dup);
+	return hit;
+}
+
+/* The bytes of a cut-short pull of name on in (created when create). */
+static struct simpartial *partial_find(struct siminst *in, const char *name, int create)
+{
+	for (size_t i = 0; i < in->npartials; i++)
+		if (!strcasecmp(in->partials[i].name, name))
+			return &in->partials[i];
+	if (!create)
+		return NULL;
+	in->partials = xrealloc(in->partials, (in->npartials + 1) * sizeof(*in->partials));
+	struct simpartial *p = &in->partials[in->npartials++];
+	memset(p, 0, sizeof(*p));
+	p->name = xstrdup(name);
+	return p;
+}
+
+static void partial_drop(struct siminst *in, const char *name)
+{
+	struct simpartial *p = partial_find(in, name, 0);
+	if (!p)
+		return;
+	free(p->name);
+	*p = in->partials[--in->npartials];
+}
+
 static void pull_setup(struct simreq *r, const char *canonical)
 {
 	struct siminst *in = r->in;
-	r->pull_known = simmodel_known(in, canonical);
+	/* the registry has every well-formed name but those listed as missing */
+	r->pull_known = !name_listed(in->st.registry_missing, canonical);
+	simmodel_hex(0, canonical, r->pull_want);
 	struct simmodel *have = simmodel_find(in, canonical, 1);
-	r->pull_had = have != NULL;
-	uint64_t fsize = 2019393189ULL;
+	/* installed with the registry's digest: every layer is already there */
+	r->pull_had = have && !strcmp(have->digest, r->pull_want);
+	uint64_t fsize = 1500000000ULL + simmodel_hash(canonical, 7) % 1000000000ULL;
 	size_t nc;
 	const struct simcat *cat = simmodel_catalogue(&nc);
 	for (size_t i = 0; i < nc; i++)
@@ -1113,8 +1352,43 @@ static void pull_setup(struct simreq *r, const char *canonical)
 		snprintf(salt, sizeof(salt), "layer%d", i);
 		simmodel_hex(simmodel_hash(salt, 5), canonical, r->pull_dig[i]);
 	}
+	/* a pull cut short before resumes from what is on disk */
+	const struct simpartial *part = r->pull_had ? NULL : partial_find(in, canonical, 0);
+	for (int i = 0; i < 5 && part; i++)
+		r->pull_done[i] = part->done[i] < r->pull_sizes[i] ? part->done[i] : r->pull_sizes[i];
+	const struct sim_fault *cut = &in->st.faults[SIM_FAULT_PULL_CUT];
+	const struct sim_fault *disk = &in->st.faults[SIM_FAULT_DISK_FULL];
+	if (disk->frac > 0 && sim_randf(&in->rng) < disk->frac) {
+		r->pull_fail_at = disk->arg_share;
+		r->pull_fail_disk = 1;
+	} else if (cut->frac > 0 && sim_randf(&in->rng) < cut->frac) {
+		r->pull_fail_at = cut->arg_share;
+	}
+	/* already past the point where it fails: it goes through */
+	if (r->pull_fail_at > 0 &&
+	    r->pull_done[0] >= (uint64_t)(r->pull_fail_at * (double)r->pull_sizes[0]))
+		r->pull_fail_at = 0;
 	r->pull_step = 0;
 	r->next_due = mono_ns();
+}
+
+/* Install the pulled model with the registry's digest (on every instance of its store). */
+static void pull_install(struct simreq *r)
+{
+	struct siminst *in = r->in;
+	for (size_t k = 0; k < in->sim->ninst; k++) {
+		struct siminst *o = &in->sim->inst[k];
+		if (o != in && (!*in->st.store || strcmp(o->st.store, in->st.store)))
+			continue;
+		int had = simmodel_find(o, r->pull_name, 1) != NULL &&
+			  !strcmp(simmodel_find(o, r->pull_name, 1)->digest, r->pull_want);
+		struct simmodel *m = simmodel_add(o, r->pull_name, 1);
+		m->installed = 1;
+		memcpy(m->digest, r->pull_want, sizeof(m->digest));
+		if (!had)
+			m->modified_ns = wall_ns();
+		partial_drop(o, r->pull_name);
+	}
 }
 
 /* One pull line per call: manifest, layers (progress every 60 ms), verify, write, success. */
@@ -1140,6 +1414,7 @@ static int produce_pull(struct simreq *r, int64_t now, struct buf *o)
 		int l = r->pull_layer;
 		uint64_t total = r->pull_sizes[l];
 		uint64_t done = r->pull_done[l];
+		int fail = 0;
 		if (r->pull_had) {
 			done = total;
 		} else if (r->pull_started[l]) {
@@ -1151,9 +1426,21 @@ static int produce_pull(struct simreq *r, int64_t now, struct buf *o)
 			uint64_t step =
 				(uint64_t)(rate * 0.06 * (0.8 + 0.4 * sim_randf(&in->rng))) + 1;
 			done = total - done < step ? total : done + step;
+			if (l == 0 && r->pull_fail_at > 0) {
+				uint64_t at = (uint64_t)(r->pull_fail_at * (double)total);
+				if (done >= at) {
+					done = at;
+					fail = 1;
+				}
+			}
 		}
 		r->pull_started[l] = 1;
 		r->pull_done[l] = done;
+		if (!r->pull_had && done < total) {
+			/* what is on disk if the pull stops here */
+			struct simpartial *part = partial_find(in, r->pull_name, 1);
+			memcpy(part->done, r->pull_done, sizeof(part->done));
+		}
 		buf_addf(
 			o,
 			"{\"status\":\"pulling %.12s\",\"digest\":\"sha256:%s\",\"total\":%" PRIu64,
@@ -1161,6 +1448,17 @@ static int produce_pull(struct simreq *r, int64_t now, struct buf *o)
 		if (done)
 			buf_addf(o, ",\"completed\":%" PRIu64, done);
 		buf_adds(o, "}\n");
+		if (fail) {
+			if (r->pull_fail_disk)
+				buf_addf(o, "{\"error\":\"write /usr/share/ollama/.ollama/models/blobs/"
+					 "sha256-%s-partial: no space left on device\"}\n",
+					 r->pull_dig[0]);
+			else
+				buf_adds(o, "{\"error\":\"max retries exceeded: unexpected EOF\"}\n");
+			r->pull_err = r->pull_fail_disk ? 3 : 2;
+			r->finished = 1;
+			return 1;
+		}
 		if (done >= total) {
 			r->pull_layer++;
 			r->next_due = now;
@@ -1176,10 +1474,7 @@ static int produce_pull(struct simreq *r, int64_t now, struct buf *o)
 	r->pull_step++;
 	r->next_due = now + siminst_delay(in, 20000000LL);
 	if (k == 2) {
-		struct simmodel *m = simmodel_add(in, r->pull_name, 1);
-		m->installed = 1;
-		if (!r->pull_had)
-			m->modified_ns = wall_ns();
+		pull_install(r);
 		r->finished = 1;
 	}
 	return 1;
@@ -1200,7 +1495,11 @@ static void pull_nonstream_timer(void *arg)
 		return;
 	}
 	if (r->pull_err) {
-		reply_error(r, 500, "pull model manifest: file does not exist");
+		/* the message of the error line produce_pull wrote last */
+		const char *msg = r->pull_err == 1 ? "pull model manifest: file does not exist" :
+				  r->pull_err == 2 ? "max retries exceeded: unexpected EOF" :
+						     "no space left on device";
+		reply_error(r, 500, msg);
 	} else {
 		buf_reset(&r->reply);
 		buf_adds(&r->reply, "{\"status\":\"success\"}");
@@ -1290,6 +1589,55 @@ static void native_head(struct buf *o, struct simreq *r)
 	buf_addf(o, ",\"created_at\":\"%s\",", ts);
 }
 
+/* The i-th token of the answer: the format's pieces, or made-up words. */
+static const char *out_word(struct simreq *r, int i)
+{
+	if (r->pieces)
+		return i < r->npieces ? r->pieces[i] : "";
+	return simmodel_word(r->text_hash, i);
+}
+
+/* The tool call: native (arguments an object) or OpenAI-style (arguments a string). */
+static void tool_calls_json(struct buf *o, struct simreq *r, int v1)
+{
+	buf_addf(o, "[{\"id\":\"%s\",", r->tool_id);
+	if (v1) {
+		buf_adds(o, "\"index\":0,\"type\":\"function\",\"function\":{\"name\":");
+		buf_add_json_str(o, r->tool_name);
+		buf_adds(o, ",\"arguments\":");
+		buf_add_json_str(o, r->tool_args);
+	} else {
+		buf_adds(o, "\"function\":{\"index\":0,\"name\":");
+		buf_add_json_str(o, r->tool_name);
+		buf_adds(o, ",\"arguments\":");
+		buf_adds(o, r->tool_args);
+	}
+	buf_adds(o, "}}]");
+}
+
+static const char *v1_finish(struct simreq *r)
+{
+	return r->tool_name ? "tool_calls" : done_reason(r);
+}
+
+/* The streamed chunk that carries the tool call. */
+static void tool_line(struct buf *o, struct simreq *r)
+{
+	if (r->kind == REQ_V1CHAT) {
+		buf_adds(o, "data: ");
+		v1_head(o, r, "chat.completion.chunk");
+		buf_adds(o, ",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\","
+			    "\"content\":\"\",\"tool_calls\":");
+		tool_calls_json(o, r, 1);
+		buf_adds(o, "},\"finish_reason\":null}]}\n\n");
+	} else {
+		native_head(o, r);
+		buf_adds(o, "\"message\":{\"role\":\"assistant\",\"content\":\"\",\"tool_calls\":");
+		tool_calls_json(o, r, 0);
+		buf_adds(o, "},\"done\":false}\n");
+	}
+}
+
 static void token_line(struct buf *o, struct simreq *r, const char *w)
 {
 	int thinking = r->think && r->tok_sent < r->ntokens / 3;
@@ -1358,7 +1706,7 @@ static void v1_stream_end(struct buf *o, struct simreq *r, const char *object,
 	buf_adds(o, "data: ");
 	v1_head(o, r, object);
 	buf_addf(o, ",\"choices\":[{%s,\"finish_reason\":\"%s\"}]}\n\n", choice,
-		 done_reason(r));
+		 v1_finish(r));
 	if (r->include_usage) {
 		buf_adds(o, "data: ");
 		v1_head(o, r, object);
@@ -1394,6 +1742,10 @@ static void final_line(struct buf *o, struct simreq *r, const char *text)
 			buf_adds(o, ",\"thinking\":");
 			buf_add_json_str(o, r->thinking);
 		}
+		if (r->tool_name && !r->stream) {
+			buf_adds(o, ",\"tool_calls\":");
+			tool_calls_json(o, r, 0);
+		}
 		buf_addf(o, "},\"done\":true,\"done_reason\":\"%s\"", done_reason(r));
 		add_metrics(o, r);
 		buf_adds(o, "}");
@@ -1408,7 +1760,11 @@ static void final_line(struct buf *o, struct simreq *r, const char *text)
 			o,
 			",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":");
 		buf_add_json_str(o, text);
-		buf_addf(o, "},\"finish_reason\":\"%s\"}],", done_reason(r));
+		if (r->tool_name) {
+			buf_adds(o, ",\"tool_calls\":");
+			tool_calls_json(o, r, 1);
+		}
+		buf_addf(o, "},\"finish_reason\":\"%s\"}],", v1_finish(r));
 		v1_usage(o, r);
 		buf_adds(o, "}");
 		return;
@@ -1507,10 +1863,13 @@ static int produce_gen(struct simreq *r, int64_t now, struct buf *o)
 		}
 	}
 	if (r->tok_sent < r->ntokens) {
-		const char *w = simmodel_word(r->text_hash, r->tok_sent);
+		const char *w = out_word(r, r->tok_sent);
 		if (r->tok_sent == 0)
 			r->t_first = now;
-		token_line(o, r, w);
+		if (!r->tool_name)
+			token_line(o, r, w);
+		else if (r->tok_sent == r->ntokens - 1)
+			tool_line(o, r); /* the parser holds the call's tokens back until it is whole */
 		r->tok_sent++;
 		r->in->tokens++;
 		r->next_due += interval(r);
@@ -1529,6 +1888,8 @@ int simapi_produce(struct simreq *r, int64_t now)
 {
 	if (r->kind == REQ_PULL)
 		return produce_pull(r, now, &r->out);
+	if (r->kind == REQ_CREATE || r->kind == REQ_PUSH)
+		return simops_produce(r, now, &r->out);
 	return produce_gen(r, now, &r->out);
 }
 
@@ -1566,7 +1927,8 @@ static void nonstream_timer(void *arg)
 			r->thinking = buf_detach(&r->text);
 			buf_reset(&r->text);
 		}
-		buf_adds(&r->text, simmodel_word(r->text_hash, i));
+		if (!r->tool_name)
+			buf_adds(&r->text, out_word(r, i));
 	}
 	r->tok_sent = r->ntokens;
 	in->tokens += (uint64_t)r->ntokens;
@@ -1632,10 +1994,26 @@ static void embed_timer(void *arg)
 			buf_addf(o, "%s{\"object\":\"embedding\",\"embedding\":", k ? "," : "");
 		else if (k)
 			buf_adds(o, ",");
-		buf_adds(o, "[");
-		for (int i = 0; i < dims; i++)
-			buf_addf(o, "%s%.8g", i ? "," : "", v[i] / norm);
-		buf_adds(o, "]");
+		if (r->b64) {
+			/* little-endian float32 values, base64-encoded */
+			unsigned char *bytes = xcalloc((size_t)dims, 4);
+			for (int i = 0; i < dims; i++) {
+				float f = (float)(v[i] / norm);
+				uint32_t u;
+				memcpy(&u, &f, 4);
+				for (int k = 0; k < 4; k++)
+					bytes[i * 4 + k] = (unsigned char)(u >> (8 * k));
+			}
+			buf_adds(o, "\"");
+			simgen_base64(o, bytes, (size_t)dims * 4);
+			buf_adds(o, "\"");
+			free(bytes);
+		} else {
+			buf_adds(o, "[");
+			for (int i = 0; i < dims; i++)
+				buf_addf(o, "%s%.8g", i ? "," : "", v[i] / norm);
+			buf_adds(o, "]");
+		}
 		if (r->kind == REQ_V1EMBED)
 			buf_addf(o, ",\"index\":%d}", k);
 	}
@@ -1864,12 +2242,11 @@ void simapi_dispatch(struct simreq *r, const char *url, const char *method)
 		do_pull(r, j);
 		break;
 	case P_PUSH:
-	case P_CREATE: {
-		struct buf b = BUF_INIT;
-		buf_adds(&b, "{\"status\":\"success\"}");
-		reply_json_buf(r, 200, &b);
+		simops_push(r, j);
 		break;
-	}
+	case P_CREATE:
+		simops_create(r, j);
+		break;
 	case P_COPY:
 		do_copy(r, j);
 		break;
@@ -1912,4 +2289,27 @@ void simapi_dispatch(struct simreq *r, const char *url, const char *method)
 		break;
 	}
 	cJSON_Delete(j);
+}
+
+/* ---- for simops.c ---- */
+
+void simapi_error(struct simreq *r, int status, const char *msg)
+{
+	reply_error(r, status, msg);
+}
+
+int simapi_get_str(struct simreq *r, struct cJSON *j, const char *key, const char *st,
+		   const char **out)
+{
+	return get_str(r, j, key, st, out);
+}
+
+int simapi_get_bool(struct simreq *r, struct cJSON *j, const char *key, const char *st, int *out)
+{
+	return get_bool(r, j, key, st, out);
+}
+
+int simapi_roll(struct siminst *in, int kind)
+{
+	return roll(in, kind);
 }

@@ -4,6 +4,7 @@
 #include "sim.h"
 
 #include <errno.h>
+#include <ini.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 
 static const char *const fault_names[SIM_FAULT__N] = {
 	"down", "hang", "slow", "500", "503", "malformed", "error", "truncate", "stall",
+	"pull-cut", "disk-full",
 };
 
 void sim_config_init(struct sim_config *cfg)
@@ -27,6 +29,8 @@ void sim_config_init(struct sim_config *cfg)
 	struct sim_settings *s = &cfg->defaults;
 	s->models = xstrdup("llama3.2:latest,qwen2.5:0.5b,nomic-embed-text:latest");
 	s->registry = xstrdup("");
+	s->registry_missing = xstrdup("");
+	s->store = xstrdup("");
 	s->version = xstrdup("0.33.0");
 	s->digests = xstrdup("");
 	s->num_parallel = 1;
@@ -49,6 +53,9 @@ void sim_settings_release(struct sim_settings *s)
 {
 	free(s->models);
 	free(s->registry);
+	free(s->registry_missing);
+	free(s->store);
+	s->registry_missing = s->store = NULL;
 	free(s->version);
 	free(s->digests);
 	s->models = s->registry = s->version = s->digests = NULL;
@@ -59,6 +66,8 @@ void sim_settings_copy(struct sim_settings *dst, const struct sim_settings *src)
 	*dst = *src;
 	dst->models = xstrdup(src->models);
 	dst->registry = xstrdup(src->registry);
+	dst->registry_missing = xstrdup(src->registry_missing);
+	dst->store = xstrdup(src->store);
 	dst->version = xstrdup(src->version);
 	dst->digests = xstrdup(src->digests);
 }
@@ -121,6 +130,10 @@ int sim_settings_set(struct sim_settings *s, const char *key, const char *v, cha
 		set_str(&s->models, v);
 	} else if (!strcmp(key, "registry")) {
 		set_str(&s->registry, v);
+	} else if (!strcmp(key, "registry-missing")) {
+		set_str(&s->registry_missing, v);
+	} else if (!strcmp(key, "store")) {
+		set_str(&s->store, v);
 	} else if (!strcmp(key, "version")) {
 		if (!*v)
 			return seterr(err, "empty version");
@@ -277,12 +290,18 @@ int sim_fault_apply(struct sim_settings *s, const char *spec, char *err)
 	if (idx < 0)
 		return seterr(err,
 			      "unknown fault '%s' (down, up, hang, slow, 500, 503, malformed, "
-			      "error, truncate, stall=DUR, none)",
+			      "error, truncate, stall=DUR, pull-cut[=SHARE], disk-full[=SHARE], "
+			      "none)",
 			      kind);
 	if (idx == SIM_FAULT_STALL) {
 		if (!*argtxt)
 			return seterr(err, "fault 'stall' needs a duration (stall=2s)");
 		if (parse_dur(argtxt, &arg, "stall duration", 0, err) < 0)
+			return -1;
+	} else if (idx == SIM_FAULT_PULL_CUT || idx == SIM_FAULT_DISK_FULL) {
+		s->faults[idx].arg_share = 0.5;
+		if (*argtxt && (parse_double(argtxt, 0.001, 0.999, &s->faults[idx].arg_share,
+					     "fault share of bytes", err) < 0))
 			return -1;
 	} else if (*argtxt) {
 		return seterr(err, "fault '%s' takes no argument", kind);
@@ -305,6 +324,8 @@ void sim_fault_describe(const struct sim_settings *s, char *out, size_t n)
 		char arg[48] = "", fr[32] = "";
 		if (i == SIM_FAULT_STALL)
 			snprintf(arg, sizeof(arg), "=%.3gs", (double)f->arg_ns / 1e9);
+		if (i == SIM_FAULT_PULL_CUT || i == SIM_FAULT_DISK_FULL)
+			snprintf(arg, sizeof(arg), "=%g", f->arg_share);
 		if (f->frac < 1.0)
 			snprintf(fr, sizeof(fr), "@%g", f->frac);
 		int w = snprintf(out + len, n - len, "%s%s%s%s", len ? "," : "", fault_names[i],
@@ -321,4 +342,98 @@ int sim_text_tokens(const char *text)
 		return 0;
 	size_t n = strlen(text);
 	return (int)((n + 3) / 4);
+}
+
+/* ---- the config file and --fault ---- */
+
+int sim_config_fault_arg(struct sim_config *cfg, const char *arg, char *err)
+{
+	const char *colon = strchr(arg, ':');
+	if (colon) {
+		char *name = xstrndup(arg, (size_t)(colon - arg));
+		struct sim_settings tmp;
+		sim_settings_copy(&tmp, &cfg->defaults);
+		int rc = sim_fault_apply(&tmp, colon + 1, err);
+		sim_settings_release(&tmp);
+		if (rc == 0)
+			sim_config_override(cfg, name, "fault", colon + 1);
+		free(name);
+		return rc;
+	}
+	return sim_fault_apply(&cfg->defaults, arg, err);
+}
+
+struct ini_state {
+	struct sim_config *cfg;
+	const char *path;
+	char err[ERR_MAX];
+	int failed;
+};
+
+static int ini_cb(void *user, const char *section, const char *name, const char *value)
+{
+	struct ini_state *st = user;
+	char e2[ERR_MAX];
+	if (st->failed)
+		return 0;
+	if (!strcmp(section, "sim") || !*section) {
+		int rc;
+		if (!strcmp(name, "instances") || !strcmp(name, "n")) {
+			char *end;
+			long n = strtol(value, &end, 10);
+			if (*end || n < 1 || n > 1000)
+				rc = seterr(e2, "invalid instances '%s'", value);
+			else
+				rc = 0, st->cfg->n = (int)n;
+		} else if (!strcmp(name, "port")) {
+			char *end;
+			long p = strtol(value, &end, 10);
+			if (*end || p < 1 || p > 65535)
+				rc = seterr(e2, "invalid port '%s'", value);
+			else
+				rc = 0, st->cfg->port = (int)p;
+		} else if (!strcmp(name, "fault")) {
+			rc = sim_config_fault_arg(st->cfg, value, e2);
+		} else {
+			rc = sim_settings_set(&st->cfg->defaults, name, value, e2);
+		}
+		if (rc < 0) {
+			seterr(st->err, "%s: %s", st->path, e2);
+			st->failed = 1;
+			return 0;
+		}
+		return 1;
+	}
+	if (!strncmp(section, "instance ", 9)) {
+		const char *inst = section + 9;
+		while (*inst == ' ')
+			inst++;
+		struct sim_settings tmp;
+		sim_settings_copy(&tmp, &st->cfg->defaults);
+		int rc = sim_settings_set(&tmp, name, value, e2);
+		sim_settings_release(&tmp);
+		if (rc < 0) {
+			seterr(st->err, "%s: [%s] %s", st->path, section, e2);
+			st->failed = 1;
+			return 0;
+		}
+		sim_config_override(st->cfg, inst, name, value);
+		return 1;
+	}
+	seterr(st->err, "%s: unknown section [%s]", st->path, section);
+	st->failed = 1;
+	return 0;
+}
+
+int sim_config_load(struct sim_config *cfg, const char *path, char *err)
+{
+	struct ini_state st = { cfg, path, "", 0 };
+	int rc = ini_parse(path, ini_cb, &st);
+	if (rc < 0)
+		return seterr(err, "cannot read '%s': %s", path, strerror(errno));
+	if (st.failed)
+		return seterr(err, "%s", st.err);
+	if (rc > 0)
+		return seterr(err, "%s:%d: syntax error", path, rc);
+	return 0;
 }

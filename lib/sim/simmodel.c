@@ -264,3 +264,27 @@ const char *simmodel_word(uint64_t h, int i)
 {
 	return words[(h + (uint64_t)i) % ARRAY_SIZE(words)];
 }
+
+void simmodel_free(struct simmodel *m)
+{
+	if (!m)
+		return;
+	free(m->name);
+	free(m->owned_name);
+	free(m->base);
+	free(m->system);
+	free(m->params);
+	free(m);
+}
+
+char *simmodel_fullname(const char *canonical)
+{
+	int slashes = 0;
+	for (const char *p = canonical; *p; p++)
+		slashes += *p == '/';
+	if (slashes == 0)
+		return xasprintf("registry.ollama.ai/library/%s", canonical);
+	if (slashes == 1)
+		return xasprintf("registry.ollama.ai/%s", canonical);
+	return xstrdup(canonical);
+}

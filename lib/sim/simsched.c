@@ -173,6 +173,11 @@ static void load_done(void *arg)
 	in->loads++;
 	x->m->loads++;
 	sim_logf(in->sim, "sim %s loaded %s (num_ctx %d)", in->name, x->m->name, x->num_ctx);
+	while (x->loadwait.head) {
+		struct simreq *r = x->loadwait.head;
+		simq_remove(&x->loadwait, r);
+		grant(r, x);
+	}
 	/* Grant the requests that waited for this load before judging the runner idle:
 	 * with keep_alive 0 it would otherwise unload under them, and load again. */
 	loader_run(in);
@@ -248,7 +253,11 @@ static void loader_run(void *arg)
 		x->timer.fn = load_done;
 		x->timer.arg = x;
 		simtimer_arm(in->sim, &x->timer, mono_ns() + siminst_delay(in, in->st.load_ns));
-		/* requests for this model are granted once it is ready (loop resumes then) */
+		/* As in Ollama, the request being loaded for has left the pending queue (its
+		 * capacity, max_queue, counts the requests behind it); the others for this model
+		 * are granted once it is ready (the loop resumes then). */
+		simq_remove(&in->loadq, r);
+		simq_push(&x->loadwait, r);
 		return;
 	}
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../util/buf.h"
+#include "../util/units.h"
 #include "../util/util.h"
 #include "../banned.h"
 
@@ -22,22 +23,6 @@ static const char *const reason_names[] = {
 const char *knee_reason_name(enum knee_reason r)
 {
 	return (unsigned)r < ARRAY_SIZE(reason_names) ? reason_names[r] : "unknown";
-}
-
-char *knee_fmt_ns(int64_t ns, char *out, size_t n)
-{
-	double v = (double)ns;
-	if (ns < 1000)
-		snprintf(out, n, "%" PRId64 " ns", ns);
-	else if (ns < 1000000)
-		snprintf(out, n, "%.3g \xc2\xb5s", v / 1e3);
-	else if (ns < 1000000000)
-		snprintf(out, n, "%.3g ms", v / 1e6);
-	else if (ns < INT64_C(1000000000000))
-		snprintf(out, n, "%.3g s", v / 1e9);
-	else
-		snprintf(out, n, "%.0f s", v / 1e9);
-	return out;
 }
 
 /* Throughput growth per doubling of x between two steps. */
@@ -148,8 +133,8 @@ int knee_sentence(const struct knee_result *r, const struct knee_opts *o, struct
 		e |= add_x(out, o->xkind, r->x_next, 1);
 		if (r->slo_crossed)
 			e |= buf_addf(out, " %s p95 is %s, over the %s SLO", m,
-				      knee_fmt_ns(r->p95_next, t1, sizeof(t1)),
-				      knee_fmt_ns(r->slo_ns, t2, sizeof(t2)));
+				      units_duration(r->p95_next, UNITS_DUR_SPACED, t1, sizeof(t1)),
+				      units_duration(r->slo_ns, UNITS_DUR_SPACED, t2, sizeof(t2)));
 		if (r->user_rate_low)
 			e |= buf_addf(out, "%s each user gets %.1f tok/s, under the %g tok/s floor",
 				      r->slo_crossed ? " and" : "", r->user_tok_s_next,
@@ -158,14 +143,14 @@ int knee_sentence(const struct knee_result *r, const struct knee_opts *o, struct
 		e |= buf_adds(out, "at ");
 		e |= add_x(out, o->xkind, r->x_knee, 1);
 		e |= buf_addf(out, " %s p95 is %s; one step shows no knee", m,
-			      knee_fmt_ns(r->p95_knee, t1, sizeof(t1)));
+			      units_duration(r->p95_knee, UNITS_DUR_SPACED, t1, sizeof(t1)));
 	} else {
 		int64_t bound = r->slo_ns > 0 ? r->slo_ns : r->p95_knee;
 		e |= buf_adds(out, "up to ");
 		e |= add_x(out, o->xkind, r->x_knee, 1);
 		e |= buf_addf(out, " keep%s %s p95 \xe2\x89\xa4 %s",
 			      o->xkind == KNEE_X_RATE || r->x_knee != 1 ? "" : "s", m,
-			      knee_fmt_ns(bound, t1, sizeof(t1)));
+			      units_duration(bound, UNITS_DUR_SPACED, t1, sizeof(t1)));
 		if (r->min_user_tok_s > 0)
 			e |= buf_addf(out, " and \xe2\x89\xa5 %g tok/s per user", r->min_user_tok_s);
 		e |= buf_adds(out, "; ");
@@ -180,8 +165,8 @@ int knee_sentence(const struct knee_result *r, const struct knee_opts *o, struct
 			const char *sep = "";
 			if (r->slo_crossed) {
 				e |= buf_addf(out, "over the %s SLO (%s)",
-					      knee_fmt_ns(r->slo_ns, t1, sizeof(t1)),
-					      knee_fmt_ns(r->p95_next, t2, sizeof(t2)));
+					      units_duration(r->slo_ns, UNITS_DUR_SPACED, t1, sizeof(t1)),
+					      units_duration(r->p95_next, UNITS_DUR_SPACED, t2, sizeof(t2)));
 				sep = ", ";
 			}
 			if (r->user_rate_low) {
@@ -271,6 +256,6 @@ int knee_slots_sentence(const struct knee_slots *s, const char *metric, struct b
 	return buf_addf(out,
 			"%s rises by ~%s every %d concurrent stream%s: about %d parallel slot%s "
 			"(OLLAMA_NUM_PARALLEL)",
-			metric ? metric : "latency", knee_fmt_ns(s->service_ns, t, sizeof(t)),
+			metric ? metric : "latency", units_duration(s->service_ns, UNITS_DUR_SPACED, t, sizeof(t)),
 			s->slots, s->slots == 1 ? "" : "s", s->slots, s->slots == 1 ? "" : "s");
 }

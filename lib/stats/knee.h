@@ -137,7 +137,5 @@ int knee_slots(const struct knee_point *pts, size_t n, struct knee_slots *out);
  */
 int knee_slots_sentence(const struct knee_slots *s, const char *metric, struct buf *out);
 
-/* Short human duration used in the sentences: "850 µs", "12.3 ms", "800 ms", "1.52 s". */
-char *knee_fmt_ns(int64_t ns, char *out, size_t n);
 
 #endif

@@ -3,6 +3,7 @@
 #include "../compat.h"
 #include "summary.h"
 
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <string.h>
 
@@ -179,6 +180,69 @@ int summary_to_json(const struct summary *s, struct buf *out)
 		if (out->data)
 			out->data[start] = '\0';
 		return -1;
+	}
+	return 0;
+}
+
+static const cJSON *jget(const cJSON *o, const char *k)
+{
+	return cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, k) : NULL;
+}
+
+static double jnum(const cJSON *o, const char *k)
+{
+	const cJSON *v = jget(o, k);
+	return cJSON_IsNumber(v) && isfinite(v->valuedouble) ? v->valuedouble : 0;
+}
+
+static int64_t jns(const cJSON *o, const char *k)
+{
+	double v = jnum(o, k);
+	return fabs(v) < 9e18 ? (int64_t)v : 0;
+}
+
+static uint64_t jcount(const cJSON *o, const char *k)
+{
+	double v = jnum(o, k);
+	return v > 0 && v < 1.8e19 ? (uint64_t)v : 0;
+}
+
+int summary_from_json(struct summary *s, const struct cJSON *o)
+{
+	memset(s, 0, sizeof(*s));
+	if (!cJSON_IsObject(o))
+		return -1;
+	s->concurrency = jnum(o, "concurrency");
+	s->offered_rate = jnum(o, "offered_rate");
+	s->duration_ns = jns(o, "duration_ns");
+	const cJSON *req = jget(o, "requests"), *by = jget(req, "failed_by");
+	s->ok = jcount(req, "ok");
+	s->failed = jcount(req, "failed");
+	s->success_ratio = jnum(req, "success_ratio");
+	for (int i = 0; i < SUMMARY_FAIL_COUNT; i++)
+		s->failed_by[i] = jcount(by, fail_names[i]);
+	const cJSON *tok = jget(o, "tokens"), *thr = jget(o, "throughput");
+	s->output_tokens = jcount(tok, "output");
+	s->prompt_tokens = jcount(tok, "prompt");
+	s->req_per_s = jnum(thr, "req_per_s");
+	s->output_tok_per_s = jnum(thr, "output_tok_per_s");
+	s->users = jnum(thr, "users");
+	s->output_tok_per_s_per_user = jnum(thr, "output_tok_per_s_per_user");
+	s->decode_tok_per_s = jnum(thr, "decode_tok_per_s");
+	for (int m = 0; m < SUMMARY_NMETRICS; m++) {
+		const cJSON *st = jget(o, metric_names[m]);
+		struct summary_stat *x = &s->stat[m];
+		s->has[m] = cJSON_IsObject(st);
+		x->count = jcount(st, "count");
+		x->mean = jnum(st, "mean_ns");
+		x->stddev = jnum(st, "stddev_ns");
+		x->min = jns(st, "min_ns");
+		x->p50 = jns(st, "p50_ns");
+		x->p90 = jns(st, "p90_ns");
+		x->p95 = jns(st, "p95_ns");
+		x->p99 = jns(st, "p99_ns");
+		x->p999 = jns(st, "p99_9_ns");
+		x->max = jns(st, "max_ns");
 	}
 	return 0;
 }

@@ -106,6 +106,13 @@ int summary_compute(struct summary *s, const struct summary_input *in, char *err
  */
 int summary_to_json(const struct summary *s, struct buf *out);
 
+struct cJSON;
+/*
+ * Read back what summary_to_json() wrote, from its parsed object. Absent keys read as 0,
+ * a null metric has has[m] 0. Returns 0, or -1 when o is not an object.
+ */
+int summary_from_json(struct summary *s, const struct cJSON *o);
+
 /*
  * Append a double to out as a JSON number with at most `decimals` (0..6) decimals,
  * trailing zeros dropped, '.' whatever the locale; NaN and infinities become null.

@@ -833,3 +833,8 @@ rollback:
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	return -1;
 }
+
+const char *store_lib_version(void)
+{
+	return sqlite3_libversion();
+}

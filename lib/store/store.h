@@ -152,4 +152,7 @@ struct store_prune_counts {
 int store_prune(struct store *s, int64_t before_ns, const char *kind, int dry_run,
 		struct store_prune_counts *out, char *err);
 
+/* The version of SQLite in use. */
+const char *store_lib_version(void);
+
 #endif

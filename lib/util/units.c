@@ -104,18 +104,19 @@ int units_parse_duration(const char *s, int64_t *ns, int flags, char *err)
 	return 0;
 }
 
-char *units_fmt_duration(int64_t ns, char *out, size_t n)
+static void fmt_short(int64_t ns, int ascii, char *out, size_t n)
 {
+	const char *us = ascii ? "us" : "\xc2\xb5s";
 	if (ns == DURATION_FOREVER) {
 		snprintf(out, n, "forever");
 	} else if (ns < 0) {
 		char tmp[32];
-		units_fmt_duration(-ns, tmp, sizeof(tmp));
+		fmt_short(ns == INT64_MIN ? INT64_MAX : -ns, ascii, tmp, sizeof(tmp));
 		snprintf(out, n, "-%s", tmp);
 	} else if (ns < 1000) {
 		snprintf(out, n, "%" PRId64 "ns", ns);
 	} else if (ns < 1000000) {
-		snprintf(out, n, "%.0f\xc2\xb5s", ns / 1e3);
+		snprintf(out, n, "%.0f%s", ns / 1e3, us);
 	} else if (ns < 10000000) {
 		snprintf(out, n, "%.2fms", ns / 1e6);
 	} else if (ns < 1000000000) {
@@ -129,7 +130,86 @@ char *units_fmt_duration(int64_t ns, char *out, size_t n)
 		int64_t m = (ns + 30000000000LL) / 60000000000LL;
 		snprintf(out, n, "%" PRId64 "h%02" PRId64 "m", m / 60, m % 60);
 	}
+}
+
+static void fmt_spaced(int64_t ns, char *out, size_t n)
+{
+	double v = (double)ns;
+	if (ns < 1000)
+		snprintf(out, n, "%" PRId64 " ns", ns);
+	else if (ns < 1000000)
+		snprintf(out, n, "%.3g \xc2\xb5s", v / 1e3);
+	else if (ns < 1000000000)
+		snprintf(out, n, "%.3g ms", v / 1e6);
+	else if (ns < INT64_C(1000000000000))
+		snprintf(out, n, "%.3g s", v / 1e9);
+	else
+		snprintf(out, n, "%.0f s", v / 1e9);
+}
+
+static void fmt_age(int64_t ns, char *out, size_t n)
+{
+	int64_t s = ns < 0 ? 0 : ns / 1000000000LL;
+	if (s < 60)
+		snprintf(out, n, "%" PRId64 "s", s);
+	else if (s < 3600)
+		snprintf(out, n, "%" PRId64 "m", s / 60);
+	else if (s < 86400)
+		snprintf(out, n, "%" PRId64 "h", s / 3600);
+	else
+		snprintf(out, n, "%" PRId64 "d", s / 86400);
+}
+
+#define NS_PER_S 1000000000LL
+
+static void fmt_human(int64_t ns, char *out, size_t n)
+{
+	if (ns < 0)
+		ns = ns == INT64_MIN ? INT64_MAX : -ns;
+	int64_t seconds = ns / NS_PER_S;
+	int64_t minutes = ns / (60 * NS_PER_S);
+	/* Go: int(math.Round(d.Hours())), rounding half away from zero. */
+	int64_t hours = (int64_t)round((double)ns / (3600.0 * NS_PER_S));
+	if (seconds < 1)
+		snprintf(out, n, "Less than a second");
+	else if (seconds == 1)
+		snprintf(out, n, "1 second");
+	else if (seconds < 60)
+		snprintf(out, n, "%" PRId64 " seconds", seconds);
+	else if (minutes == 1)
+		snprintf(out, n, "About a minute");
+	else if (minutes < 60)
+		snprintf(out, n, "%" PRId64 " minutes", minutes);
+	else if (hours == 1)
+		snprintf(out, n, "About an hour");
+	else if (hours < 48)
+		snprintf(out, n, "%" PRId64 " hours", hours);
+	else if (hours < 24 * 7 * 2)
+		snprintf(out, n, "%" PRId64 " days", hours / 24);
+	else if (hours < 24 * 30 * 2)
+		snprintf(out, n, "%" PRId64 " weeks", hours / 24 / 7);
+	else if (hours < 24 * 365 * 2)
+		snprintf(out, n, "%" PRId64 " months", hours / 24 / 30);
+	else
+		snprintf(out, n, "%" PRId64 " years", hours / 24 / 365);
+}
+
+char *units_duration(int64_t ns, enum units_duration_style style, char *out, size_t n)
+{
+	if (style == UNITS_DUR_HUMAN)
+		fmt_human(ns, out, n);
+	else if (style == UNITS_DUR_SPACED)
+		fmt_spaced(ns, out, n);
+	else if (style == UNITS_DUR_AGE)
+		fmt_age(ns, out, n);
+	else
+		fmt_short(ns, style == UNITS_DUR_ASCII, out, n);
 	return out;
+}
+
+char *units_fmt_duration(int64_t ns, char *out, size_t n)
+{
+	return units_duration(ns, UNITS_DUR_SHORT, out, n);
 }
 
 char *units_go_duration(int64_t ns, char *out, size_t n)

@@ -27,7 +27,23 @@ enum units_flags {
  */
 int units_parse_duration(const char *s, int64_t *ns, int flags, char *err);
 
-/* Human duration for tables: "850µs", "12.3ms", "1.25s", "4m12s", "2h05m", "forever". */
+/* The styles of the one duration formatter. */
+enum units_duration_style {
+	UNITS_DUR_SHORT, /* for tables: "850µs", "12.3ms", "1.25s", "4m12s", "2h05m", "forever" */
+	UNITS_DUR_ASCII, /* the same with "us" for "µs" */
+	UNITS_DUR_SPACED, /* for sentences, 3 digits and a space: "850 µs", "12.3 ms", "1.52 s",
+			   * "7200 s" */
+	UNITS_DUR_AGE,   /* whole units for narrow columns: "5s", "12m", "3h", "2d" (negative
+			  * as "0s") */
+	UNITS_DUR_HUMAN, /* Ollama's HumanDuration: "Less than a second", "1 second",
+			  * "59 seconds", "About a minute", "4 minutes", "About an hour",
+			  * "5 hours", "3 days", "2 weeks", "3 months", "292 years"; a negative
+			  * duration is taken as its absolute value */
+};
+
+/* Format a duration in ns into out (n bytes); returns out. */
+char *units_duration(int64_t ns, enum units_duration_style style, char *out, size_t n);
+/* units_duration(ns, UNITS_DUR_SHORT, out, n), the common case. */
 char *units_fmt_duration(int64_t ns, char *out, size_t n);
 
 /* Go-style duration string that Ollama accepts for keep_alive ("5m0s", "24h0m0s", "-1s" for forever). */

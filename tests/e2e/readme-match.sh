@@ -4,7 +4,8 @@
 # expect_like EXPECTED ACTUAL: every line of the file EXPECTED (output as documented;
 # "..." lines and blank lines skipped) matches a line of ACTUAL, in the same order, with
 # the figures that depend on timing left free: numbers (with a sign, separators and a
-# unit such as ms, µs, s, m, G or %), and bar and sparkline glyphs. Everything else
+# unit such as ms, µs, s, m, G or %, or a range of two such as 19.9ms–20.0ms), and bar
+# and sparkline glyphs. Everything else
 # (headers, words, states, names, signs) must be as documented; runs of spaces match any
 # run of spaces.
 
@@ -13,7 +14,7 @@ like_regex() {
 		-e 's/[█▉▊▋▌▍▎▏░▁▂▃▄▅▆▇][█▉▊▋▌▍▎▏░▁▂▃▄▅▆▇ ]*/@G@/g' \
 		-e 's/[+-]\{0,1\}[0-9][0-9]*\([.:,][0-9][0-9]*\)*\(µs\|ms\|ns\|us\|s\|m\|h\|G\|M\|K\|k\|%\)\{0,1\}/@N@/g' \
 		-e 's/[]\[\\.*^$+?(){}|]/\\&/g' \
-		-e 's/@N@/([+-]?[0-9]+([.:,][0-9]+)*(µs|ms|ns|us|s|m|h|G|M|K|k|%)?)/g' \
+		-e 's/@N@/([+-]?[0-9]+([.:,][0-9]+)*(µs|ms|ns|us|s|m|h|G|M|K|k|%)?(–[0-9]+([.:,][0-9]+)*(µs|ms|ns|us|s|m|h|G|M|K|k|%)?)?)/g' \
 		-e 's/@G@/[█▉▊▋▌▍▎▏░▁▂▃▄▅▆▇ ]*/g' \
 		-e 's/^ *//' -e 's/ *$//' -e 's/  */ +/g' -e 's/^/^ */' -e 's/$/ *$/'
 }

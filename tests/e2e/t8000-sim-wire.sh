@@ -5,7 +5,7 @@
 
 command -v jq >/dev/null || { test_skip "jq is not installed"; test_done; }
 
-sim_start -n 2 --load-time 200ms --tokens 6 --tok-interval 5ms --ttft 10ms --pull-time 200ms || exit 1
+sim_start -n 2 --load-time 200ms --tokens 6 --tok-interval 5ms --ttft 10ms --pull-time 200ms --registry-missing no-such-model || exit 1
 U=$SIM_URL
 
 # get PATH [curl args]; post PATH BODY [curl args]

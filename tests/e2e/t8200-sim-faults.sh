@@ -33,6 +33,17 @@ test_expect_success 'the control endpoint reports the faults; none clears them' 
 	echo 404 >expect && test_cmp expect code
 '
 
+test_expect_success 'the control endpoint replaces the faults; "add": true stacks them' '
+	fault slow && fault 500 && jqe fault.out ".instances[0].faults == [\"500\"]" &&
+	curl -sS -d "{\"fault\":\"stall=1s@0.5\",\"add\":true}" "$U/_sim/fault" >f &&
+	jqe f ".instances[0].faults == [\"500\",\"stall=1s@0.5\"]" &&
+	curl -sS -d "{\"fault\":\"error\",\"add\":false}" "$U/_sim/fault" >f &&
+	jqe f ".instances[0].faults == [\"error\"]" &&
+	curl -sS -d "{\"fault\":\"slow\",\"add\":1}" -o e -w "%{http_code}\n" "$U/_sim/fault" >code &&
+	echo 400 >expect && test_cmp expect code && jqe e ".error | test(\"add\")" &&
+	fault none && jqe fault.out ".instances[0].faults == []"
+'
+
 test_expect_success '500: inference fails with the runner-crash message, / still answers' '
 	fault 500 &&
 	post /api/generate "$gen" -D h -o e && grep_q "^HTTP/1.1 500" h && grep_q "application/json" h &&

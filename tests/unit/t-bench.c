@@ -11,6 +11,8 @@
 
 #include "../../lib/bench/bench.h"
 #include "../../lib/bench/report.h"
+#include "../../lib/render/benchview.h"
+#include "../../lib/util/units.h"
 #include "../../lib/stats/hist.h"
 #include "../../lib/util/buf.h"
 
@@ -319,7 +321,7 @@ static void test_fmt(void **state)
 {
 	(void)state;
 	char b[32];
-	assert_string_equal(bench_fmt_ns(850000, 1, b, sizeof(b)), "850us");
+	assert_string_equal(units_duration(850000, UNITS_DUR_ASCII, b, sizeof(b)), "850us");
 	assert_string_equal(bench_fmt_rate(12345, b, sizeof(b)), "12.3k");
 	assert_string_equal(bench_fmt_rate(812, b, sizeof(b)), "812");
 	assert_string_equal(bench_fmt_rate(2.5, b, sizeof(b)), "2.50");

@@ -196,6 +196,68 @@ static void test_deploy_keys(void **state)
 	fleet_release(&f);
 }
 
+/* [k8s]: defaults, values, and min/max checked against each other. */
+static void test_k8s(void **state)
+{
+	(void)state;
+	struct fleet f;
+	char err[ERR_MAX] = "";
+	assert_int_equal(fleet_parse_string(&f, "[instance a]\nurl = h\n", "t.conf", err), 0);
+	assert_int_equal(f.k8s.min_replicas, 2);
+	assert_int_equal(f.k8s.max_replicas, 10);
+	assert_int_equal(f.k8s.cpu_target, 70);
+	assert_int_equal(f.k8s.gpus, 0);
+	assert_string_equal(f.k8s.namespace, "default");
+	assert_string_equal(f.k8s.storage, "50Gi");
+	fleet_release(&f);
+	assert_int_equal(fleet_parse_string(&f,
+					    "[instance a]\nurl = h\n[k8s]\nmin_replicas = 3\n"
+					    "max_replicas = 6\ncpu_target = 55%\ngpus = 1\n"
+					    "namespace = llm\nstorage = 200Gi\n", "t.conf", err), 0);
+	assert_int_equal(f.k8s.min_replicas, 3);
+	assert_int_equal(f.k8s.max_replicas, 6);
+	assert_int_equal(f.k8s.cpu_target, 55);
+	assert_int_equal(f.k8s.gpus, 1);
+	assert_string_equal(f.k8s.namespace, "llm");
+	assert_string_equal(f.k8s.storage, "200Gi");
+	char *json = fleet_to_json(&f);
+	assert_non_null(strstr(json, "\"k8s\":{\"min_replicas\":3,\"max_replicas\":6,"
+				     "\"cpu_target\":55,\"gpus\":1,\"namespace\":\"llm\","
+				     "\"storage\":\"200Gi\"}"));
+	free(json);
+	fleet_release(&f);
+	/* one bound given: the default of the other gives way */
+	assert_int_equal(fleet_parse_string(&f, "[instance a]\nurl = h\n[k8s]\nmax_replicas = 1\n",
+					    "t.conf", err), 0);
+	assert_int_equal(f.k8s.min_replicas, 1);
+	fleet_release(&f);
+	assert_int_equal(fleet_parse_string(&f, "[instance a]\nurl = h\n[k8s]\nmin_replicas = 20\n",
+					    "t.conf", err), 0);
+	assert_int_equal(f.k8s.max_replicas, 20);
+	fleet_release(&f);
+	static const struct {
+		const char *text, *want;
+	} bad[] = {
+		{ "[k8s]\nmin_replicas = 0\n", "t.conf:4: min_replicas: '0' is not a whole number" },
+		{ "[k8s]\ncpu_target = 101%\n", "t.conf:4: cpu_target: '101%' is not a percentage" },
+		{ "[k8s]\ncpu_target = %\n", "t.conf:4: cpu_target:" },
+		{ "[k8s]\ngpus = -1\n", "t.conf:4: gpus:" },
+		{ "[k8s]\nnamespace = Prod\n", "t.conf:4: namespace: 'Prod' is not a Kubernetes namespace" },
+		{ "[k8s]\nstorage = 50GB\n", "t.conf:4: storage: '50GB' is not a size" },
+		{ "[k8s]\nreplicas = 3\n", "t.conf:4: unknown key 'replicas' in [k8s]" },
+		{ "[k8s x]\n", "t.conf:3: section [k8s] takes no name" },
+		{ "[k8s]\nmin_replicas = 5\nmax_replicas = 4\n", "t.conf:3: [k8s] min_replicas 5 is above max_replicas 4" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		char text[256];
+		snprintf(text, sizeof(text), "[instance a]\nurl = h\n%s", bad[i].text);
+		if (fleet_parse_string(&f, text, "t.conf", err) != -1 || !strstr(err, bad[i].want)) {
+			print_error("case %zu: got '%s', want '%s'\n", i, err, bad[i].want);
+			fail();
+		}
+	}
+}
+
 static void test_bad_files(void **state)
 {
 	(void)state;
@@ -345,7 +407,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good_file),    cmocka_unit_test(test_bad_files),
-		cmocka_unit_test(test_deploy_keys),
+		cmocka_unit_test(test_deploy_keys),  cmocka_unit_test(test_k8s),
 		cmocka_unit_test(test_long_line),    cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_host_url),     cmocka_unit_test(test_resolve),
 	};

@@ -9,7 +9,8 @@
 
 #include <string.h>
 
-#include "../../lib/render/render.h"
+#include "../../lib/render/fmt.h"
+#include "../../lib/util/units.h"
 #include "../../lib/banned.h"
 
 #define S 1000000000LL
@@ -30,7 +31,7 @@ static const char *until(int64_t exp)
 static const char *dur(int64_t ns)
 {
 	static char out[64];
-	return fmt_human_duration(ns, out, sizeof(out));
+	return units_duration(ns, UNITS_DUR_HUMAN, out, sizeof(out));
 }
 
 static void test_processor(void **state)

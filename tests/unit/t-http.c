@@ -260,6 +260,9 @@ static void *conn_main(void *arg)
 		if (strcmp(path, "/ok") == 0) {
 			wr(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\n"
 			       "Content-Length: 15\r\n\r\n{\"version\":\"1\"}");
+		} else if (strcmp(path, "/upstream") == 0) {
+			wr(fd, "HTTP/1.1 200 OK\r\nX-Other: 1\r\nx-server:  gpu-2 \r\n"
+			       "X-Upstream: 10.0.0.1:11434, 10.0.0.2:11434\r\nContent-Length: 2\r\n\r\nok");
 		} else if (strcmp(path, "/echo") == 0) {
 			/* The request head as the body. */
 			snprintf(out, sizeof(out),
@@ -399,6 +402,7 @@ struct result {
 	char errmsg[512];
 	char body[20000];
 	char ctype[128];
+	char hname[64], hvalue[256];
 	int reused;
 	struct http_timing t;
 	struct lines_seen lines;
@@ -416,6 +420,8 @@ static void on_done(void *ud, const struct http_response *r)
 	snprintf(res->errmsg, sizeof(res->errmsg), "%s", r->errmsg);
 	snprintf(res->body, sizeof(res->body), "%s", buf_str(&r->body));
 	snprintf(res->ctype, sizeof(res->ctype), "%s", r->content_type);
+	snprintf(res->hname, sizeof(res->hname), "%s", r->header_name);
+	snprintf(res->hvalue, sizeof(res->hvalue), "%s", r->header_value);
 	res->reused = r->reused;
 	res->t = r->t;
 }
@@ -525,6 +531,37 @@ static void test_post_headers(void **state)
 	assert_null(strcasestr(a->body, "Accept-Encoding"));
 	assert_non_null(strstr(a->body, "User-Agent: obridge/"));
 	free(a);
+	http_engine_free(e);
+}
+
+/* capture: the first of the named headers to arrive, case-insensitive, value trimmed */
+static void test_capture_header(void **state)
+{
+	(void)state;
+	struct http_engine *e = engine();
+	char url[128];
+	url_of(url, sizeof(url), "/upstream");
+	struct http_req r = { 0 };
+	r.url = url;
+	r.capture = "X-Upstream,X-Server";
+	struct result *a = calloc(1, sizeof(*a));
+	run_one(e, &r, a);
+	assert_string_equal(a->hname, "x-server");
+	assert_string_equal(a->hvalue, "gpu-2");
+	/* only the one asked for; none asked: nothing kept, also on a reused handle */
+	r.capture = "X-Upstream";
+	struct result *b = calloc(1, sizeof(*b));
+	run_one(e, &r, b);
+	assert_string_equal(b->hname, "X-Upstream");
+	assert_string_equal(b->hvalue, "10.0.0.1:11434, 10.0.0.2:11434");
+	r.capture = NULL;
+	struct result *c = calloc(1, sizeof(*c));
+	run_one(e, &r, c);
+	assert_string_equal(c->hname, "");
+	assert_string_equal(c->hvalue, "");
+	free(a);
+	free(b);
+	free(c);
 	http_engine_free(e);
 }
 
@@ -1220,6 +1257,7 @@ int main(void)
 		cmocka_unit_test(test_get_ok_and_reuse),
 		cmocka_unit_test(test_post_headers),
 		cmocka_unit_test(test_line_mode),
+		cmocka_unit_test(test_capture_header),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_dns_and_tls),
 		cmocka_unit_test(test_timeout),

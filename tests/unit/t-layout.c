@@ -13,7 +13,9 @@
 
 #include "../../lib/fleet/fleet.h"
 #include "../../lib/fleet/snapshot.h"
+#include "../../lib/render/layout.h"
 #include "../../lib/render/render.h"
+#include "../../lib/util/units.h"
 #include "../../lib/banned.h"
 
 #define S 1000000000LL
@@ -116,12 +118,6 @@ static void test_small_formats(void **state)
 	assert_string_equal(layout_glyph(SNAP_DOWN, 0), "x");
 	assert_string_equal(layout_glyph(SNAP_DOWN, 1), "\u2716");
 	assert_string_equal(layout_glyph(99, 1), "?");
-	assert_string_equal(layout_age(0, out, sizeof(out)), "0s");
-	assert_string_equal(layout_age(59 * S, out, sizeof(out)), "59s");
-	assert_string_equal(layout_age(61 * S, out, sizeof(out)), "1m");
-	assert_string_equal(layout_age(3 * 3600 * S, out, sizeof(out)), "3h");
-	assert_string_equal(layout_age(50 * 3600 * S, out, sizeof(out)), "2d");
-	assert_string_equal(layout_age(-5, out, sizeof(out)), "0s");
 	assert_string_equal(layout_until(0, NOW, out, sizeof(out)), "-");
 	assert_string_equal(layout_until(INT64_MAX, NOW, out, sizeof(out)), "Forever");
 	assert_string_equal(layout_until(NOW - S, NOW, out, sizeof(out)), "Stopping");

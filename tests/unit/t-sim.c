@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* Unit tests for the simulator's pure parts: token counts, fault specs, settings, model names. */
+/* Unit tests for the simulator's pure parts: token counts, fault specs, settings, model names,
+ * made-up structured output (schema values, pieces, base64). */
 #include "../../lib/compat.h"
 
+#include <cjson/cJSON.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +12,7 @@
 
 #include "../../lib/sim/sim.h"
 #include "../../lib/sim/sim-internal.h"
+#include "../../lib/util/buf.h"
 
 static void test_tokens(void **state)
 {
@@ -100,6 +103,117 @@ static void test_names(void **state)
 	assert_string_not_equal(a, b);
 }
 
+static void test_base64(void **state)
+{
+	(void)state;
+	struct buf b = BUF_INIT;
+	simgen_base64(&b, (const unsigned char *)"foobar", 6);
+	assert_string_equal(buf_str(&b), "Zm9vYmFy");
+	buf_reset(&b);
+	simgen_base64(&b, (const unsigned char *)"fo", 2);
+	assert_string_equal(buf_str(&b), "Zm8=");
+	buf_reset(&b);
+	simgen_base64(&b, (const unsigned char *)"f", 1);
+	assert_string_equal(buf_str(&b), "Zg==");
+	buf_release(&b);
+	assert_int_equal(simgen_base64_bad(""), -1);
+	assert_int_equal(simgen_base64_bad("Zm9vYmFy"), -1);
+	assert_int_equal(simgen_base64_bad("Zg=="), -1);
+	assert_int_equal(simgen_base64_bad("Zm9v\nYmFy"), -1);
+	/* Go: "illegal base64 data at input byte N" */
+	assert_int_equal(simgen_base64_bad("not base64!"), 3);
+	assert_int_equal(simgen_base64_bad("Zg=a"), 3);
+	assert_int_equal(simgen_base64_bad("Zm9vY"), 4);
+	assert_int_equal(simgen_base64_bad("Zg==Zg=="), 4);
+}
+
+/* The value made for a schema parses and follows it. */
+static void test_schema_value(void **state)
+{
+	(void)state;
+	const char *schema =
+		"{\"type\":\"object\",\"properties\":{"
+		"\"name\":{\"type\":\"string\",\"maxLength\":3},"
+		"\"age\":{\"type\":\"integer\",\"minimum\":18,\"maximum\":20},"
+		"\"h\":{\"type\":\"number\",\"exclusiveMinimum\":1,\"exclusiveMaximum\":2},"
+		"\"ok\":{\"type\":\"boolean\"},\"nul\":{\"type\":[\"null\",\"integer\"]},"
+		"\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"minItems\":3},"
+		"\"role\":{\"enum\":[\"admin\",\"user\"]},\"k\":{\"const\":7},"
+		"\"when\":{\"type\":\"string\",\"format\":\"date\"},"
+		"\"pt\":{\"$ref\":\"#/$defs/point\"},"
+		"\"any\":{\"anyOf\":[{\"type\":\"null\"},{\"type\":\"integer\",\"minimum\":5,\"maximum\":5}]}},"
+		"\"required\":[\"name\",\"extra\"],"
+		"\"$defs\":{\"point\":{\"type\":\"object\",\"properties\":{\"x\":{\"type\":\"integer\"}}}}}";
+	cJSON *sc = cJSON_Parse(schema);
+	assert_non_null(sc);
+	for (uint64_t seed = 0; seed < 50; seed++) {
+		char *t = simgen_schema_value(sc, seed);
+		cJSON *v = cJSON_Parse(t);
+		assert_non_null(v);
+		cJSON *x;
+		x = cJSON_GetObjectItem(v, "name");
+		assert_true(cJSON_IsString(x) && strlen(x->valuestring) <= 3);
+		x = cJSON_GetObjectItem(v, "age");
+		assert_true(cJSON_IsNumber(x) && x->valuedouble >= 18 && x->valuedouble <= 20 &&
+			    x->valuedouble == (int)x->valuedouble);
+		x = cJSON_GetObjectItem(v, "h");
+		assert_true(cJSON_IsNumber(x) && x->valuedouble > 1 && x->valuedouble < 2);
+		assert_true(cJSON_IsBool(cJSON_GetObjectItem(v, "ok")));
+		assert_true(cJSON_IsNumber(cJSON_GetObjectItem(v, "nul")));
+		x = cJSON_GetObjectItem(v, "tags");
+		assert_true(cJSON_IsArray(x) && cJSON_GetArraySize(x) == 3 &&
+			    cJSON_IsString(cJSON_GetArrayItem(x, 2)));
+		assert_string_equal(cJSON_GetObjectItem(v, "role")->valuestring, "admin");
+		assert_int_equal(cJSON_GetObjectItem(v, "k")->valueint, 7);
+		assert_string_equal(cJSON_GetObjectItem(v, "when")->valuestring, "2026-08-21");
+		assert_true(cJSON_IsNumber(cJSON_GetObjectItem(cJSON_GetObjectItem(v, "pt"), "x")));
+		assert_int_equal(cJSON_GetObjectItem(v, "any")->valueint, 5);
+		assert_true(cJSON_IsString(cJSON_GetObjectItem(v, "extra")));
+		cJSON_Delete(v);
+		free(t);
+	}
+	cJSON_Delete(sc);
+	/* "json": some object; a self-reference ends instead of recursing forever */
+	cJSON *json = cJSON_CreateString("json");
+	char *t = simgen_format_text(json, 1);
+	cJSON *v = cJSON_Parse(t);
+	assert_true(cJSON_IsObject(v));
+	cJSON_Delete(v);
+	free(t);
+	cJSON_Delete(json);
+	sc = cJSON_Parse("{\"$ref\":\"#\"}");
+	t = simgen_schema_value(sc, 1);
+	assert_string_equal(t, "null");
+	free(t);
+	cJSON_Delete(sc);
+}
+
+static void test_pieces(void **state)
+{
+	(void)state;
+	const char *text = "{\"answer\":\"fox river\",\"n\":[1,2]}";
+	char **p;
+	int n = simgen_pieces(text, &p);
+	assert_true(n > 5);
+	struct buf b = BUF_INIT;
+	for (int i = 0; i < n; i++) {
+		assert_true(strlen(p[i]) >= 1 && strlen(p[i]) <= 4);
+		buf_adds(&b, p[i]);
+	}
+	assert_string_equal(buf_str(&b), text);
+	buf_release(&b);
+	simgen_pieces_free(p, n);
+	char *f = simmodel_fullname("gemma3:1b");
+	assert_string_equal(f, "registry.ollama.ai/library/gemma3:1b");
+	free(f);
+	f = simmodel_fullname("me/m:v1");
+	assert_string_equal(f, "registry.ollama.ai/me/m:v1");
+	free(f);
+	f = simmodel_fullname("example.com:5000/me/m:v1");
+	assert_string_equal(f, "example.com:5000/me/m:v1");
+	free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -107,6 +221,9 @@ int main(void)
 		cmocka_unit_test(test_faults),
 		cmocka_unit_test(test_settings),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_base64),
+		cmocka_unit_test(test_schema_value),
+		cmocka_unit_test(test_pieces),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

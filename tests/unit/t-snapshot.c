@@ -224,52 +224,11 @@ static void test_order_filter(void **state)
 	fleet_release(&f);
 }
 
-static void bench_init(struct snapshot_bench *b)
-{
-	memset(b, 0, sizeof(*b));
-	b->p95_ns = b->errors = b->requests = -1;
-}
-
-static void test_bench_parse(void **state)
-{
-	(void)state;
-	struct snapshot_bench b;
-	bench_init(&b);
-	snapshot_bench_parse(&b, "{\"step\":\"c=8\",\"p95_ns\":1200000000,\"errors\":3}");
-	assert_string_equal(b.step, "c=8");
-	assert_true(b.p95_ns == 1200000000LL);
-	assert_true(b.errors == 3);
-	assert_true(b.requests == -1);
-	/* the stored step shape */
-	bench_init(&b);
-	snapshot_bench_parse(&b, "{\"index\":2,\"label\":\"c=4\",\"summary\":{\"requests\":"
-				 "{\"ok\":40,\"failed\":1},\"e2e\":{\"p95_ns\":900}}}");
-	assert_string_equal(b.step, "c=4");
-	assert_true(b.p95_ns == 900);
-	assert_true(b.errors == 1);
-	assert_true(b.requests == 40);
-	/* p95 in seconds or as a duration string; known values are kept */
-	bench_init(&b);
-	snapshot_bench_parse(&b, "{\"p95\":0.25}");
-	assert_true(b.p95_ns == 250000000LL);
-	snapshot_bench_parse(&b, "{\"p95\":\"2s\",\"step\":7}");
-	assert_true(b.p95_ns == 250000000LL);
-	assert_string_equal(b.step, "7");
-	/* absent, broken or hostile input: unknown stays unknown */
-	bench_init(&b);
-	snapshot_bench_parse(&b, NULL);
-	snapshot_bench_parse(&b, "not json");
-	snapshot_bench_parse(&b, "[1,2]");
-	snapshot_bench_parse(&b, "{\"step\":\"\\u001b[31mred\"}");
-	assert_null(strchr(b.step, '\x1b'));
-	assert_true(b.p95_ns == -1 && b.errors == -1);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_states),       cmocka_unit_test(test_ring),
-		cmocka_unit_test(test_order_filter), cmocka_unit_test(test_bench_parse),
+		cmocka_unit_test(test_order_filter),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

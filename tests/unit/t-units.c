@@ -107,6 +107,41 @@ static void test_format(void **state)
 	assert_int_equal(units_parse_size("4Q", &sz, err), -1);
 }
 
+/* Every style of the one duration formatter. */
+static void test_duration_styles(void **state)
+{
+	(void)state;
+	static const int64_t MS = INT64_C(1000000), S = INT64_C(1000000000);
+	static const struct {
+		int64_t ns;
+		enum units_duration_style style;
+		const char *want;
+	} cases[] = {
+		{ 250 * MS, UNITS_DUR_SHORT, "250.0ms" },
+		{ -850000, UNITS_DUR_SHORT, "-850\xc2\xb5s" },
+		{ 850000, UNITS_DUR_ASCII, "850us" },
+		{ 4 * MS, UNITS_DUR_ASCII, "4.00ms" },
+		{ 800 * MS, UNITS_DUR_SPACED, "800 ms" },
+		{ 12345678, UNITS_DUR_SPACED, "12.3 ms" },
+		{ 1520 * MS, UNITS_DUR_SPACED, "1.52 s" },
+		{ 850000, UNITS_DUR_SPACED, "850 \xc2\xb5s" },
+		{ 999, UNITS_DUR_SPACED, "999 ns" },
+		{ 7200 * S, UNITS_DUR_SPACED, "7200 s" },
+		{ 0, UNITS_DUR_AGE, "0s" },
+		{ 59 * S, UNITS_DUR_AGE, "59s" },
+		{ 61 * S, UNITS_DUR_AGE, "1m" },
+		{ 3 * 3600 * S, UNITS_DUR_AGE, "3h" },
+		{ 50 * 3600 * S, UNITS_DUR_AGE, "2d" },
+		{ -5, UNITS_DUR_AGE, "0s" },
+		{ 90 * S, UNITS_DUR_HUMAN, "About a minute" },
+		{ -3 * S, UNITS_DUR_HUMAN, "3 seconds" },
+	};
+	char b[64];
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
+		assert_string_equal(units_duration(cases[i].ns, cases[i].style, b, sizeof(b)),
+				    cases[i].want);
+}
+
 static void test_time(void **state)
 {
 	(void)state;
@@ -173,6 +208,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_durations), cmocka_unit_test(test_format),
+		cmocka_unit_test(test_duration_styles),
 		cmocka_unit_test(test_time),      cmocka_unit_test(test_sanitize),
 		cmocka_unit_test(test_buf),
 	};
