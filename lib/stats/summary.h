@@ -102,7 +102,7 @@ int summary_compute(struct summary *s, const struct summary_input *in, char *err
  *            "p90_ns":..,"p95_ns":..,"p99_ns":..,"p99_9_ns":..,"max_ns":..},
  *    "itl":{..},"tpot":{..},"e2e":{..},"tpot_vllm":{..}}
  *
- * A metric that was not measured is null.
+ * A metric that was not measured is null, except tpot_vllm, which is then left out.
  */
 int summary_to_json(const struct summary *s, struct buf *out);
 

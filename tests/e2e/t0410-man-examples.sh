@@ -10,15 +10,17 @@ MAN=$OBRIDGE_SRC/man
 mkdir -p bin && ln -s "$OBRIDGE" bin/obridge && PATH="$TRASH/bin:$PATH"
 
 # The fleet the examples name: prod.conf (and ./obridge.conf for the ones without -f) is
-# a one-instance sim; "$BASELINE" and "$RUN" (compare) are two alike runs on it.
+# a one-instance sim in group gpu; "$BASELINE" and "$RUN" (compare) are two alike runs on it.
 sim_start --num-parallel 4 --tokens 8 --tok-interval 2ms --ttft 5ms --load-time 50ms || exit 1
-cp "$SIM_FLEET" prod.conf && cp "$SIM_FLEET" obridge.conf
+sed "s/^url = .*/&\ngroup = gpu/" "$SIM_FLEET" >prod.conf && cp prod.conf obridge.conf
 BASELINE=$(obridge -f prod.conf bench -c 1,2 -n 4 --json | jq .run)
 RUN=$(obridge -f prod.conf bench -c 1,2 -n 4 --json | jq .run)
 export BASELINE RUN
 
-# Lines of EXAMPLES: "cmd TEXT", "input TEXT" (obridge> lines: the shell's input) and
-# "conf TEXT" (a literal block that is a fleet file), roff escapes undone.
+# Lines of EXAMPLES: "cmd TEXT" ("$ " lines and lines that start with obridge), "input
+# TEXT" (obridge> lines: the shell's input), "conf TEXT" (the literal lines of a section 5
+# page: a fleet file) and "other TEXT" (commands of other tools, such as nginx -t: not
+# run here), roff escapes undone. examples PAGE CONF (1 for a section 5 page).
 examples() {
 	awk '
 		/^\.Sh EXAMPLES/ { on = 1; next }
@@ -35,18 +37,23 @@ examples() {
 			sub(/^[ \t]+/, "", s)
 			if (s ~ /^\$ /) { sub(/^\$ /, "", s); print "cmd " s }
 			else if (s ~ /^obridge> /) { sub(/^obridge> /, "", s); print "input " s }
+			else if (s ~ /^obridge /) { print "cmd " s }
 			else if (s ~ /^[0-9*\/,-]+ [0-9*\/,-]+ [0-9*\/,-]+ [0-9*\/,-]+ [0-9*\/,-]+ obridge /) {
 				for (i = 0; i < 5; i++) sub(/^[^ ]+ /, "", s)
 				print "cmd " s
 			}
-			else print "conf " s
+			else if (conf) print "conf " s
+			else if (s ~ /[^ \t]/) print "other " s
 		}
-	' "$1"
+	' conf="$2" "$1"
 }
 
 # Why an example cannot run here, or nothing.
 skip_reason() {
 	case $1 in
+	*/etc/nginx/*) echo "it reads or writes /etc/nginx: a system path" ;;
+	*" route test") echo "it needs a balancer in front of the sim (t5000 and t5100 run route test through nginx and HAProxy)" ;;
+	*"route test --checks"*ssh*) echo "it takes instances down over ssh with systemctl" ;;
 	*/etc/obridge/*) echo "it reads /etc/obridge and writes /var/lib/node_exporter: system paths" ;;
 	*"-H gpu-1:11434"*) echo "it names the reader's hosts gpu-1 and gpu-2" ;;
 	*" top -d 1") echo "the full-screen view needs a terminal (t7100 drives it in tmux)" ;;
@@ -64,7 +71,7 @@ pages=$(ls "$MAN"/*.[1-8])
 port=$((SIM_PORT + 10))
 for page in $pages; do
 	name=$(basename "$page")
-	examples "$page" >ex
+	case $name in *.5) examples "$page" 1 >ex ;; *) examples "$page" 0 >ex ;; esac
 	[ -s ex ] || continue
 	if grep -q "^conf " ex; then
 		sed -n "s/^conf //p" ex >example.conf

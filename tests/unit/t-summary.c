@@ -172,7 +172,7 @@ static void test_json(void **state)
 		"\"ttft\":{\"count\":2,\"mean_ns\":150,\"stddev_ns\":50,\"min_ns\":100,"
 		"\"p50_ns\":100,\"p90_ns\":200,\"p95_ns\":200,\"p99_ns\":200,\"p99_9_ns\":200,"
 		"\"max_ns\":200},"
-		"\"itl\":null,\"tpot\":null,\"e2e\":null,\"tpot_vllm\":null}";
+		"\"itl\":null,\"tpot\":null,\"e2e\":null}";
 	assert_string_equal(buf_str(&b), want);
 	/* a capped buffer fails and is left as it was */
 	struct buf small;
