@@ -34,12 +34,12 @@ run() {
 	case $_c in
 	*'&')
 		_c=$(printf '%s' "$_c" | sed "s/--port 11434/--port $port/; s/ &$//")
-		eval "$_c" >"got.$1" 2>&1 &
+		eval "exec $_c" >"got.$1" 2>&1 &
 		_pid=$!
 		SIM_PIDS="$SIM_PIDS $_pid"
 		echo "$_pid" >>"$TRASH/.sim-pids"
 		_n=0
-		while [ $_n -lt 100 ] && [ "$(grep -c listening "got.$1")" -lt 3 ]; do
+		while [ $_n -lt 200 ] && [ "$(grep -c listening "got.$1")" -lt 3 ]; do
 			sleep 0.05
 			_n=$((_n + 1))
 		done
@@ -70,6 +70,7 @@ said() { # said PHRASE: in the README's tour and in some command's output
 test_expect_success 'the knee, the slot count, the capacity and the counts are as the README says' '
 	said "OBRIDGE WARNING - 3/3 up, 0/9 models resident" &&
 	said "9/9 resident" &&
+	said "resident   1.50s   4.5 GB   100% GPU       4096   29 minutes from now" &&
 	said "2/3 warm, outliers flagged" &&
 	said "outlier: warm TTFT over 2x the others" &&
 	said "up to 4 concurrent streams keep TTFT p95 ≤ 200 ms; at 8 throughput" &&

@@ -97,9 +97,9 @@ for page in $pages; do
 		case $run in
 		"obridge sim "*)
 			test_expect_success "$title" '
-				sh -c "${run% &}" >sim.out 2>&1 &
+				sh -c "exec ${run% &}" >sim.out 2>&1 &
 				echo $! >>sims; echo $! >>"$TRASH/.sim-pids"
-				i=0; while [ $i -lt 100 ] && ! grep -q listening sim.out; do sleep 0.05; i=$((i+1)); done
+				i=0; while [ $i -lt 200 ] && ! grep -q listening sim.out; do sleep 0.05; i=$((i+1)); done
 				grep -q listening sim.out || { cat sim.out; false; }
 			'
 			# a sim in the foreground runs until interrupted: stop it once it listens
