@@ -34,12 +34,13 @@ run() {
 	case $_c in
 	*'&')
 		_c=$(printf '%s' "$_c" | sed "s/--port 11434/--port $port/; s/ &$//")
-		eval "exec $_c" >"got.$1" 2>&1 &
+		: >"got.$1"
+		eval "exec $_c" >>"got.$1" 2>&1 &
 		_pid=$!
 		SIM_PIDS="$SIM_PIDS $_pid"
 		echo "$_pid" >>"$TRASH/.sim-pids"
 		_n=0
-		while [ $_n -lt 200 ] && [ "$(grep -c listening "got.$1")" -lt 3 ]; do
+		while [ $_n -lt 200 ] && [ "$(grep -c listening "got.$1")" != 3 ]; do
 			sleep 0.05
 			_n=$((_n + 1))
 		done

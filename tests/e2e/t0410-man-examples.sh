@@ -96,11 +96,16 @@ for page in $pages; do
 		sed -n "$((n + 1)),\$p" ex | awk '/^input /{sub(/^input /,""); print; next} {exit}' >stdin
 		case $run in
 		"obridge sim "*)
+			rm -f sim.conf
 			test_expect_success "$title" '
-				sh -c "exec ${run% &}" >sim.out 2>&1 &
+				: >sim.out
+				sh -c "exec ${run% &}" >>sim.out 2>&1 &
 				echo $! >>sims; echo $! >>"$TRASH/.sim-pids"
 				i=0; while [ $i -lt 200 ] && ! grep -q listening sim.out; do sleep 0.05; i=$((i+1)); done
 				grep -q listening sim.out || { cat sim.out; false; }
+				# with --fleet-out, the file is written once every instance listens
+				fo=$(printf "%s" "$run" | sed -n "s/.*--fleet-out \([^ ]*\).*/\1/p")
+				i=0; while [ -n "$fo" ] && [ ! -s "$fo" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done
 			'
 			# a sim in the foreground runs until interrupted: stop it once it listens
 			case $run in *'&') ;; *) kill "$(tail -n 1 sims)" 2>/dev/null ;; esac
