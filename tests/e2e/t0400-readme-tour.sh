@@ -28,22 +28,31 @@ test_expect_success 'the tour has its commands' '
 '
 
 # Run command N in this shell (the tour's exports and files carry over).
-port=$(_rand_port)
 run() {
 	_c=$(cat "cmd.$1")
 	case $_c in
 	*'&')
-		_c=$(printf '%s' "$_c" | sed "s/--port 11434/--port $port/; s/ &$//")
-		: >"got.$1"
-		eval "exec $_c" >>"got.$1" 2>&1 &
-		_pid=$!
+		# another port when this one is taken (other tests run at the same time)
+		_try=0
+		while [ $_try -lt 5 ]; do
+			_try=$((_try + 1))
+			port=$(_rand_port)
+			_r=$(printf '%s' "$_c" | sed "s/--port 11434/--port $port/; s/ &$//")
+			: >"got.$1"
+			eval "exec $_r" >>"got.$1" 2>&1 &
+			_pid=$!
+			_n=0
+			while [ $_n -lt 200 ] && [ "$(grep -c listening "got.$1")" != 3 ] &&
+			      kill -0 $_pid 2>/dev/null; do
+				sleep 0.05
+				_n=$((_n + 1))
+			done
+			[ "$(grep -c listening "got.$1")" = 3 ] && break
+			kill $_pid 2>/dev/null
+			wait $_pid 2>/dev/null
+		done
 		SIM_PIDS="$SIM_PIDS $_pid"
 		echo "$_pid" >>"$TRASH/.sim-pids"
-		_n=0
-		while [ $_n -lt 200 ] && [ "$(grep -c listening "got.$1")" != 3 ]; do
-			sleep 0.05
-			_n=$((_n + 1))
-		done
 		echo 0 >"rc.$1"
 		;;
 	*)

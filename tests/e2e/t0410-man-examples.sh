@@ -68,7 +68,6 @@ deviate() {
 }
 
 pages=$(ls "$MAN"/*.[1-8])
-port=$((SIM_PORT + 10))
 for page in $pages; do
 	name=$(basename "$page")
 	case $name in *.5) examples "$page" 1 >ex ;; *) examples "$page" 0 >ex ;; esac
@@ -90,18 +89,28 @@ for page in $pages; do
 			test_skip "$title ($why)"
 			continue
 		fi
-		port=$((port + 3))
-		run=$(deviate "$c" $port)
+		run=$(deviate "$c" 0)
 		# the obridge> lines right after a shell command are its input
 		sed -n "$((n + 1)),\$p" ex | awk '/^input /{sub(/^input /,""); print; next} {exit}' >stdin
 		case $run in
 		"obridge sim "*)
 			rm -f sim.conf
 			test_expect_success "$title" '
-				: >sim.out
-				sh -c "exec ${run% &}" >>sim.out 2>&1 &
-				echo $! >>sims; echo $! >>"$TRASH/.sim-pids"
-				i=0; while [ $i -lt 200 ] && ! grep -q listening sim.out; do sleep 0.05; i=$((i+1)); done
+				# another port when this one is taken (other tests run meanwhile)
+				for try in 1 2 3 4 5; do
+					run=$(deviate "$c" $(_rand_port))
+					: >sim.out
+					sh -c "exec ${run% &}" >>sim.out 2>&1 &
+					pid=$!
+					i=0
+					while [ $i -lt 200 ] && ! grep -q listening sim.out &&
+					      kill -0 $pid 2>/dev/null; do
+						sleep 0.05; i=$((i+1))
+					done
+					grep -q listening sim.out && break
+					kill $pid 2>/dev/null; wait $pid 2>/dev/null
+				done
+				echo $pid >>sims; echo $pid >>"$TRASH/.sim-pids"
 				grep -q listening sim.out || { cat sim.out; false; }
 				# with --fleet-out, the file is written once every instance listens
 				fo=$(printf "%s" "$run" | sed -n "s/.*--fleet-out \([^ ]*\).*/\1/p")
