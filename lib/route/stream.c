@@ -172,11 +172,12 @@ void rt_check_stream(struct rt *t)
 		 sd);
 	if (mb - md > TTFT_SLACK)
 		rt_result(t, C, ROUTE_FAIL, "TTFT through the balancer is %.0fms over direct (p50 %.1fms "
-			  "vs %.1fms): it buffers the stream (nginx: proxy_buffering off)",
+			  "vs %.1fms): it holds the stream back (nginx: proxy_buffering off; HAProxy: option "
+			  "http-no-delay)",
 			  (mb - md) / 1e6, mb / 1e6, md / 1e6);
 	else if (sb - sd > BUNCH_SLACK)
 		rt_result(t, C, ROUTE_FAIL, "%.0f%% of chunks arrive bunched through the balancer "
-			  "against %.0f%% direct: it buffers the stream", 100 * sb, 100 * sd);
+			  "against %.0f%% direct: it holds the stream back", 100 * sb, 100 * sd);
 	else
 		rt_result(t, C, ROUTE_PASS, "tokens stream: TTFT p50 %.1fms through the balancer vs "
 			  "%.1fms direct, chunks not bunched", mb / 1e6, md / 1e6);

@@ -194,3 +194,46 @@ sim_stop() {
 	wait "${1:-$SIM_PID}" 2>/dev/null
 	return 0
 }
+
+# pidfile_stop FILE: stop the processes whose pids FILE lists (servers started in test
+# bodies, which run in subshells) and wait until they are gone; empties FILE.
+pidfile_stop() {
+	for _p in $(cat "$1" 2>/dev/null); do
+		kill "$_p" 2>/dev/null
+		while kill -0 "$_p" 2>/dev/null; do sleep 0.05; done
+	done
+	: >"$1"
+}
+
+# route_fleet_write BALANCER_PORT: fleet.conf for the balancer tests over the three
+# instances of sim_start -n 3: gpu-1 weight 3 in group gpu, gpu-2 weight 1 and gpu-3 a
+# backup in group cpu, bodies over 4096 bytes to group gpu.
+route_fleet_write() {
+	cat >fleet.conf <<FLEET
+[fleet]
+name = route
+balancer = http://127.0.0.1:$1
+
+[instance gpu-1]
+url = http://127.0.0.1:$SIM_PORT
+weight = 3
+group = gpu
+
+[instance gpu-2]
+url = http://127.0.0.1:$((SIM_PORT + 1))
+weight = 1
+group = cpu
+
+[instance gpu-3]
+url = http://127.0.0.1:$((SIM_PORT + 2))
+backup = true
+group = cpu
+
+[model llama3.2:latest]
+keep_alive = 10m
+
+[route]
+long_prompt_bytes = 4096
+long_group = gpu
+FLEET
+}

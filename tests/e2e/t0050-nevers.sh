@@ -4,8 +4,6 @@
 # cmd/ and lib/; comments are not code, so /* ... */ and // text is left out first.
 . "$(dirname "$0")/lib.sh"
 
-cd "$OBRIDGE_SRC" || exit 1
-
 # file:line:text of every line of the given files, comments blanked.
 code() {
 	for f in "$@"; do
@@ -28,10 +26,9 @@ code() {
 	done
 }
 
-LIB=$(ls lib/*/*.c lib/*/*.h)
-CMD=$(ls cmd/*.c cmd/*.h)
-code $LIB >lib.code
-code $CMD >cmd.code
+# file names relative to the source tree (the rules name lib/x/...); output in $TRASH
+(cd "$OBRIDGE_SRC" && code lib/*/*.c lib/*/*.h) >lib.code
+(cd "$OBRIDGE_SRC" && code cmd/*.c cmd/*.h) >cmd.code
 grep ':#include' lib.code >lib.inc
 grep ':#include' cmd.code >cmd.inc
 

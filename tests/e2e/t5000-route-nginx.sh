@@ -17,7 +17,7 @@ fi
 # three instances: gpu-1 (weight 3, group gpu), gpu-2 (weight 1, group cpu), gpu-3 (a
 # backup, group cpu); cold loads take 2 s
 sim_start -n 3 --load-time 2s --tokens 16 --tok-interval 10ms || exit 1
-P1=$SIM_PORT P2=$((SIM_PORT + 1)) P3=$((SIM_PORT + 2))
+P1=$SIM_PORT P3=$((SIM_PORT + 2))
 NG="$TRASH/nginx"
 mkdir -p "$NG/logs"
 
@@ -40,13 +40,7 @@ nginx_conf() {
 
 # Test bodies run in subshells: the nginx pids go into a file, stopped by the next start
 # and at exit (lib.sh's cleanup stops only sims).
-nginx_stop() {
-	for _p in $(cat "$NG/pids" 2>/dev/null); do
-		kill "$_p" 2>/dev/null
-		while kill -0 "$_p" 2>/dev/null; do sleep 0.05; done
-	done
-	: >"$NG/pids"
-}
+nginx_stop() { pidfile_stop "$NG/pids"; }
 trap 'nginx_stop; _cleanup' EXIT
 
 # nginx_start VARIANT: (re)start nginx with that configuration on a free port
@@ -56,7 +50,7 @@ nginx_start() {
 	while [ $_t -lt 8 ]; do
 		_t=$((_t + 1))
 		BPORT=$(_rand_port)
-		write_fleet
+		route_fleet_write "$BPORT"
 		nginx_conf "$1" >"$NG/nginx.conf" || return 1
 		cmp -s "$NG/nginx.conf" "$NG/emitted.conf" && [ "$1" != good ] &&
 			{ echo "variant $1 changed nothing"; return 1; }
@@ -80,35 +74,6 @@ nginx_start() {
 	return 1
 }
 
-write_fleet() {
-	cat >fleet.conf <<FLEET
-[fleet]
-name = route
-balancer = http://127.0.0.1:$BPORT
-
-[instance gpu-1]
-url = http://127.0.0.1:$P1
-weight = 3
-group = gpu
-
-[instance gpu-2]
-url = http://127.0.0.1:$P2
-weight = 1
-group = cpu
-
-[instance gpu-3]
-url = http://127.0.0.1:$P3
-backup = true
-group = cpu
-
-[model llama3.2:latest]
-keep_alive = 10m
-
-[route]
-long_prompt_bytes = 4096
-long_group = gpu
-FLEET
-}
 
 # check_result FILE CHECK RESULT: the check's verdict in a --json report
 check_result() {
@@ -150,7 +115,7 @@ test_expect_success 'proxy_buffering on (and HTTP/1.0, both defaults): only the 
 	nginx_start buffering &&
 	expect_code 1 "$OBRIDGE" -f fleet.conf route test -n 100 --slo-failover 5s --json >r.json &&
 	only_failing r.json stream &&
-	jq -r ".checks[] | select(.check == \"stream\") | .summary" r.json | grep -q "buffers the stream"
+	jq -r ".checks[] | select(.check == \"stream\") | .summary" r.json | grep -q "holds the stream back"
 '
 
 test_expect_success 'the backup as a normal server: the backup check fails, weights still pass' '

@@ -1,8 +1,9 @@
 #!/bin/sh
 # obridge route test against a real HAProxy on loopback, configured by
 # `obridge emit haproxy --full`, in front of obridge sim instances: every check passes
-# (attribution by the X-Server header the emitted config adds), and weights swapped in
-# the config are caught by the weights check alone.
+# (attribution by the X-Server header the emitted config adds); weights swapped in the
+# config are caught by the weights check alone, and without option http-no-delay
+# (HAProxy merges small writes) by the stream check alone.
 . "$(dirname "$0")/lib.sh"
 
 if ! command -v haproxy >/dev/null 2>&1; then
@@ -11,60 +12,27 @@ if ! command -v haproxy >/dev/null 2>&1; then
 fi
 
 sim_start -n 3 --load-time 2s --tokens 16 --tok-interval 10ms || exit 1
-P1=$SIM_PORT P2=$((SIM_PORT + 1)) P3=$((SIM_PORT + 2))
 HA="$TRASH/haproxy"
 mkdir -p "$HA"
 
-write_fleet() {
-	cat >fleet.conf <<FLEET
-[fleet]
-name = route
-balancer = http://127.0.0.1:$BPORT
-
-[instance gpu-1]
-url = http://127.0.0.1:$P1
-weight = 3
-group = gpu
-
-[instance gpu-2]
-url = http://127.0.0.1:$P2
-weight = 1
-group = cpu
-
-[instance gpu-3]
-url = http://127.0.0.1:$P3
-backup = true
-group = cpu
-
-[model llama3.2:latest]
-keep_alive = 10m
-
-[route]
-long_prompt_bytes = 4096
-long_group = gpu
-FLEET
-}
 
 # Test bodies run in subshells: pids go into a file, stopped by the next start and at exit.
-ha_stop() {
-	for _p in $(cat "$HA/pids" 2>/dev/null); do
-		kill "$_p" 2>/dev/null
-		while kill -0 "$_p" 2>/dev/null; do sleep 0.05; done
-	done
-	: >"$HA/pids"
-}
+ha_stop() { pidfile_stop "$HA/pids"; }
 trap 'ha_stop; _cleanup' EXIT
 
-# ha_start good|swapped
+# ha_start good|swapped|nodelay
 ha_start() {
 	ha_stop
 	_t=0
 	while [ $_t -lt 8 ]; do
 		_t=$((_t + 1))
 		BPORT=$(_rand_port)
-		write_fleet
+		route_fleet_write "$BPORT"
 		"$OBRIDGE" -f fleet.conf emit haproxy --full -o "$HA/emitted.cfg" || return 1
-		if [ "$1" = swapped ]; then
+		if [ "$1" = nodelay ]; then
+			grep -v "option http-no-delay" "$HA/emitted.cfg" >"$HA/haproxy.cfg"
+			cmp -s "$HA/emitted.cfg" "$HA/haproxy.cfg" && { echo "nodelay changed nothing"; return 1; }
+		elif [ "$1" = swapped ]; then
 			sed -e "/^[[:space:]]*server gpu-1 /s/ weight 3//" \
 				-e "/^[[:space:]]*server gpu-2 /s/ check / check weight 3 /" \
 				"$HA/emitted.cfg" >"$HA/haproxy.cfg"
@@ -97,6 +65,14 @@ test_expect_success 'weights swapped in the HAProxy config: only the weights che
 	expect_code 1 "$OBRIDGE" -f fleet.conf route test -n 100 --checks attribution,weights,length,stream --json >r.json &&
 	jq -r ".checks[] | select(.result == \"fail\") | .check" r.json >failing &&
 	echo weights >want && test_cmp want failing
+'
+
+test_expect_success 'without option http-no-delay: only the stream check fails' '
+	ha_start nodelay &&
+	expect_code 1 "$OBRIDGE" -f fleet.conf route test -n 40 --checks attribution,weights,stream --json >r.json &&
+	jq -r ".checks[] | select(.result == \"fail\") | .check" r.json >failing &&
+	echo stream >want && test_cmp want failing &&
+	jq -r ".checks[] | select(.check == \"stream\") | .summary" r.json | grep -q "http-no-delay"
 '
 
 ha_stop

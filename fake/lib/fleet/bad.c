@@ -1,3 +1,0 @@
-#include "../render/x.h"
-/* \033 in a comment */
-int f(void) { printf("\033[K"); exit(1); }
