@@ -13,7 +13,8 @@ PKGS = libcurl libcjson ncursesw readline sqlite3 libmicrohttpd inih
 CC ?= cc
 ifeq ($(SAN),1)
 BUILD ?= build-san
-OPT = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+OPT = -O1 -g -fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined,float-cast-overflow
 else
 BUILD ?= build
 OPT = -O2 -g
@@ -34,7 +35,8 @@ UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 E2E = $(sort $(wildcard tests/e2e/t[0-9]*.sh))
 PROVE_JOBS ?= 2
 
-.PHONY: all deps deps-auto check check-unit check-e2e demo install uninstall clean help bench-self golden
+.PHONY: all deps deps-auto check check-unit check-e2e demo install uninstall clean help bench-self \
+	golden fuzz fuzz-build check-valgrind
 
 all: $(BUILD)/obridge
 ifneq ($(SAN),1)
@@ -75,6 +77,11 @@ check-run:
 	OBRIDGE=$(CURDIR)/$(BUILD)/obridge OBRIDGE_SRC=$(CURDIR) CMOCKA_MESSAGE_OUTPUT=tap \
 		prove -j$(PROVE_JOBS) --exec '' $(UNIT_BIN) $(addprefix ./,$(E2E))
 
+# The valgrind pass (tests/e2e/t9800-valgrind.sh), kept out of make check for its time.
+check-valgrind: all
+	OBRIDGE=$(CURDIR)/$(BUILD)/obridge OBRIDGE_SRC=$(CURDIR) OBRIDGE_VALGRIND=1 \
+		prove tests/e2e/t9800-valgrind.sh
+
 check-unit: all $(UNIT_BIN)
 	CMOCKA_MESSAGE_OUTPUT=tap prove --exec '' $(UNIT_BIN)
 
@@ -94,6 +101,43 @@ bench-self:
 	@$(MAKE) --no-print-directory all
 	@for s in $(BENCH_SCRIPTS); do \
 		if [ -f "$$s" ]; then echo "==> $$s"; sh "$$s" ./$(BUILD)/obridge || exit 1; fi; \
+	done
+
+# libFuzzer targets (Debian clang): tests/fuzz/fuzz-NAME.c, seeds in tests/fuzz/corpus/NAME.
+# `make fuzz FUZZ_S=60` runs each for FUZZ_S seconds (the corpus grows in build-fuzz/).
+FUZZ_CC ?= clang
+FUZZ_S ?= 60
+FUZZ_BUILD = build-fuzz
+FUZZ_SAN = -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=undefined
+FUZZ_CFLAGS = -std=c11 -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) $(shell pkg-config --cflags $(PKGS))
+FUZZ_SRC = $(sort $(wildcard tests/fuzz/fuzz-*.c))
+FUZZ_BIN = $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
+FUZZ_LIB_OBJ = $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o)
+
+$(FUZZ_BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_BUILD)/libobridge.a: $(FUZZ_LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz-%: tests/fuzz/fuzz-%.c tests/fuzz/fuzz.h $(FUZZ_BUILD)/libobridge.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_BUILD)/libobridge.a $(LDLIBS_ALL)
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz:
+	@sh .ci/deps --fuzz --check >/dev/null 2>&1 || sh .ci/deps --fuzz
+	@$(MAKE) --no-print-directory fuzz-build
+	@for b in $(FUZZ_BIN); do \
+		n=$${b#$(FUZZ_BUILD)/fuzz-}; mkdir -p $(FUZZ_BUILD)/corpus/$$n; \
+		echo "==> $$n ($(FUZZ_S)s)"; \
+		$$b -max_total_time=$(FUZZ_S) -print_final_stats=1 -max_len=65536 \
+			-artifact_prefix=$(FUZZ_BUILD)/$$n- \
+			$(FUZZ_BUILD)/corpus/$$n tests/fuzz/corpus/$$n 2>$(FUZZ_BUILD)/$$n.log || \
+			{ tail -n 40 $(FUZZ_BUILD)/$$n.log; exit 1; }; \
+		grep -E "^stat::number_of_executed_units" $(FUZZ_BUILD)/$$n.log; \
 	done
 
 install: all
@@ -116,7 +160,7 @@ uninstall:
 		$(DESTDIR)$(FISHCOMPDIR)/obridge.fish
 
 clean:
-	rm -rf build build-san obridge
+	rm -rf build build-san build-fuzz obridge
 
 help:
 	@echo "make            build ./obridge"
@@ -124,5 +168,7 @@ help:
 	@echo "make check      install missing packages, build, run unit and end-to-end tests"
 	@echo "make check SAN=1  the same with AddressSanitizer and UBSan (build-san/)"
 	@echo "make bench-self measure obridge's own speed against wrk"
+	@echo "make fuzz FUZZ_S=60  run each libFuzzer target (tests/fuzz) for FUZZ_S seconds"
+	@echo "make check-valgrind  one command per family under valgrind"
 	@echo "make golden     regenerate tests/emit/golden from the emit renderers"
 	@echo "make install PREFIX=/usr/local DESTDIR=   make uninstall"

@@ -350,7 +350,7 @@ static int warm_up(struct bench *b, struct bench_job *j, struct ctx *ctx, struct
 		cmd_error("bench", "%s; nothing benched (--warmup 0 runs the sweep anyway)", err);
 		char *js = bench_job_failed_summary(err);
 		if (store_run_finish(ctx->store, run_id, "failed", js, err) < 0)
-			cmd_warn("bench", "run not finished in the store: %s", err);
+			cmd_error("bench", "the run could not be saved: %s", err);
 		if (ctx->json) /* a document for scripts too, shaped like the head of a full one */
 			printf("{\"run\":%" PRId64 ",\"kind\":\"bench\",\"status\":\"failed\","
 			       "\"summary\":%s,\"steps\":[]}\n", run_id, js);
@@ -466,8 +466,7 @@ static int run_bench(struct bench *b, struct bench_job *j, struct ctx *ctx,
 	bench_goals_summary_json(&j->goals, &ev, &gj);
 	summ = bench_sweep_summary(&sw, j->slo_ns, gj.len ? buf_str(&gj) : NULL);
 	buf_release(&gj);
-	if (store_run_finish(ctx->store, id, bench_sweep_status(&sw), summ, err) < 0)
-		cmd_warn("bench", "run not finished in the store: %s", err);
+	int saved = store_run_finish(ctx->store, id, bench_sweep_status(&sw), summ, err) == 0;
 	print_result(ctx, j, oo, &sw, id, params, fp, summ, &ev);
 	char why[512];
 	if (!sw.interrupted && sw.ok &&
@@ -477,12 +476,55 @@ static int run_bench(struct bench *b, struct bench_job *j, struct ctx *ctx,
 		if (rc < EXIT_WARN)
 			rc = EXIT_WARN;
 	}
+	if (!saved) {
+		/* the table is printed; the store does not have it: a script must know */
+		cmd_error("bench", "the run could not be saved: %s", err);
+		rc = EXIT_UNKNOWN;
+	}
 out:
 	bench_sweep_release(&sw);
 	free(summ);
 	free(params);
 	free(fp);
 	return rc;
+}
+
+/*
+ * Open-loop rates against the run's length: a rate whose -n requests would take more
+ * than a week is refused (returns EXIT_UNKNOWN); one below a request per --duration is
+ * said (one request goes at the start, then none). Returns -1 to go on.
+ */
+static int check_rates(const struct bench_job *j)
+{
+	if (j->cfg.mode != BENCH_OPEN) {
+		/* closed loop: every stream holds a connection for the whole step */
+		long limit, budget = http_fd_budget(&limit);
+		double most = 0;
+		for (int i = 0; i < j->nlevels; i++)
+			most = j->levels[i] > most ? j->levels[i] : most;
+		if (most > budget)
+			return cmd_usage_error("bench", "-c %.0f needs about %.0f file descriptors; "
+						"the limit is %ld (ulimit -n): raise it or lower -c",
+					       most, most + HTTP_FD_RESERVE, limit);
+		return -1;
+	}
+	for (int i = 0; i < j->nlevels; i++) {
+		double r = j->levels[i];
+		char d[32];
+		if (j->cfg.requests > 1) {
+			double secs = (double)(j->cfg.requests - 1) / r;
+			if (secs > 7 * 86400.0)
+				return cmd_usage_error("bench", "--rate %g with -n %" PRIu64 " would take "
+							"%.3g days: raise the rate or lower -n", r,
+						       j->cfg.requests, secs / 86400);
+		} else if (!j->cfg.requests && j->cfg.duration_ns > 0 &&
+			   r * (j->cfg.duration_ns / 1e9) < 1) {
+			units_fmt_duration(j->cfg.duration_ns, d, sizeof(d));
+			cmd_warn("bench", "--rate %g/s is below one request per --duration %s: one "
+					  "request is sent at the start of the step, no more", r, d);
+		}
+	}
+	return -1;
 }
 
 int cmd_bench(int argc, char **argv, struct ctx *ctx)
@@ -493,6 +535,8 @@ int cmd_bench(int argc, char **argv, struct ctx *ctx)
 	char err[ERR_MAX];
 	bench_job_init(&j);
 	int rc = parse_options(argc, argv, ctx, &j, &oo);
+	if (rc < 0)
+		rc = check_rates(&j);
 	if (rc < 0 && bench_job_targets(&j, ctx->fleet, err) < 0) {
 		cmd_error("bench", "%s", err);
 		rc = EXIT_UNKNOWN;

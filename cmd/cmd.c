@@ -13,9 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "../lib/fleet/fleet.h"
 #include "../lib/http/http.h"
 #include "../lib/store/store.h"
+#include "../lib/util/units.h"
 #include "../lib/util/util.h"
 #include "../lib/banned.h"
 
@@ -28,7 +31,10 @@ static void vmsg(const char *cmd, const char *kind, const char *fmt, va_list ap)
 	fputs(": ", stderr);
 	if (kind)
 		fputs(kind, stderr);
-	vfprintf(stderr, fmt, ap);
+	/* messages carry server text and URLs: never a secret */
+	char *m = xvasprintf(fmt, ap);
+	fputs(text_redact(m), stderr);
+	free(m);
 	fputc('\n', stderr);
 }
 
@@ -213,6 +219,35 @@ int cmd_no_more_operands(const char *cmd, int argc, char **argv, int from)
 	return EXIT_OK;
 }
 
+void cmd_deadline_init(struct cmd_deadline *d, const char *opt, int64_t ns)
+{
+	d->len = ns;
+	d->at = mono_ns() + ns;
+	d->opt = opt;
+	d->told = 0;
+}
+
+int64_t cmd_deadline_left(const struct cmd_deadline *d, int64_t min_ns, int64_t cap_ns)
+{
+	int64_t l = d->at - mono_ns();
+	if (cap_ns > 0 && l > cap_ns)
+		l = cap_ns;
+	return l > min_ns ? l : min_ns > 0 ? min_ns : 1000000;
+}
+
+int cmd_deadline_check(struct cmd_deadline *d, const char *cmd, const char *step)
+{
+	if (mono_ns() < d->at)
+		return 0;
+	if (!d->told && !cmd_interrupted) {
+		char t[32];
+		units_fmt_duration(d->len, t, sizeof(t));
+		cmd_warn(cmd, "%s %s ran out during %s", d->opt, t, step);
+	}
+	d->told = 1;
+	return 1;
+}
+
 volatile sig_atomic_t cmd_interrupted;
 
 static void on_interrupt(int sig)
@@ -249,7 +284,31 @@ struct http_engine *ctx_http_engine(struct ctx *ctx, const char *cmd)
 	struct http_engine_opts o = { 0 };
 	char err[ERR_MAX];
 	o.insecure = ctx->insecure;
+	/* as curl: --cacert, then the fleet's ca_file, then $CURL_CA_BUNDLE, $SSL_CERT_FILE */
+	const char *ca = ctx->ca_file;
+	const char *from = "--cacert";
+	if (!ca && ctx->fleet && ctx->fleet->ca_file) {
+		ca = ctx->fleet->ca_file;
+		from = "ca_file";
+	}
+	if (!ca && getenv("CURL_CA_BUNDLE") && *getenv("CURL_CA_BUNDLE")) {
+		ca = getenv("CURL_CA_BUNDLE");
+		from = "$CURL_CA_BUNDLE";
+	}
+	if (!ca && getenv("SSL_CERT_FILE") && *getenv("SSL_CERT_FILE")) {
+		ca = getenv("SSL_CERT_FILE");
+		from = "$SSL_CERT_FILE";
+	}
+	if (ca && access(ca, R_OK) < 0) {
+		cmd_error(cmd, "%s '%s': %s", from, ca, strerror(errno));
+		return NULL;
+	}
+	o.ca_file = ca;
 	o.bearer_token = ctx->api_key;
+	/* The key is for the balancer (design.md); instances and metrics_url get it only with
+	 * api_key_scope = all. Ad hoc targets (-H) are what the user named: they get it. */
+	if (ctx->fleet && ctx->fleet->path && !ctx->fleet->api_key_all)
+		o.bearer_scope = ctx->fleet->balancer ? ctx->fleet->balancer : "none://";
 	if (ctx->verbose) {
 		o.trace = trace_stderr;
 		o.trace_bodies = ctx->verbose >= 2;

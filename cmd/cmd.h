@@ -52,6 +52,7 @@ struct ctx {
 	int quiet;              /* -q */
 	int verbose;            /* -v count */
 	int insecure;           /* --insecure */
+	const char *ca_file;    /* --cacert */
 	int stdout_tty;
 	struct fleet *fleet;    /* with NEED_FLEET */
 	struct store *store;    /* with NEED_STORE */
@@ -150,6 +151,23 @@ extern volatile sig_atomic_t cmd_interrupted;
  * handlers. Not nestable.
  */
 void cmd_trap_interrupt(int on);
+
+/*
+ * A command's overall deadline (--timeout): each step gets what is left, and the first
+ * check after it passed says which step ran out ("--timeout 3s ran out during loading").
+ */
+struct cmd_deadline {
+	int64_t at;       /* mono ns */
+	int64_t len;
+	const char *opt;  /* "--timeout" */
+	int told;
+};
+void cmd_deadline_init(struct cmd_deadline *d, const char *opt, int64_t ns);
+/* Time left, at least min_ns (so that a last step, such as reading /api/ps back, can
+ * still answer quickly), at most cap_ns when cap_ns > 0. */
+int64_t cmd_deadline_left(const struct cmd_deadline *d, int64_t min_ns, int64_t cap_ns);
+/* After a step: 1 (and one warning naming the step) when the deadline has passed. */
+int cmd_deadline_check(struct cmd_deadline *d, const char *cmd, const char *step);
 
 /* Messages in git's style: "obridge ps: cannot reach 'x': connection refused". */
 void cmd_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -38,8 +38,8 @@ static const char *const usage[] = {
 	"",
 	CMD_OPTIONS,
 	"",
-	"Exit: 0 no regression, 1 a regression, 3 a run is missing, the runs are not alike",
-	"(without --force) or usage error.",
+	"Exit: 0 no regression, 1 a regression, 3 a run is missing or unfinished, the runs",
+	"are not alike (without --force), or usage error.",
 	NULL,
 };
 
@@ -48,7 +48,8 @@ static const struct cmd_opt opts[] = {
 		"smallest change that counts (default 10)"),
 	OPT_VAL("quantile", 0, 'q', CK_TEXT, "Q",
 		"compare this percentile instead of the median (0 < Q < 100)"),
-	OPT_FLAG("force", 0, 'f', "compare runs of another kind, shape or target anyway"),
+	OPT_FLAG("force", 0, 'f',
+		 "compare runs of another kind, shape or target, or that did\nnot finish (interrupted, failed, running), with a warning"),
 	OPT_ARG(0, CK_RUN, NULL, "run id"),
 	OPT_END,
 };
@@ -316,8 +317,25 @@ static int parse_options(int argc, char **argv, struct cmp *st, int *optind_out)
 	return -1;
 }
 
+/* A run that did not finish has partial figures: no verdict on it without --force.
+ * Returns 0 to go on, -1 to stop (said). */
+static int check_finished(const struct bench_run *r, int force)
+{
+	const char *s = r->run.status;
+	if (!strcmp(s, "ok") || !strcmp(s, "warn"))
+		return 0;
+	if (force) {
+		cmd_warn("compare", "run %" PRId64 " is %s: its figures are partial", r->run.id, s);
+		return 0;
+	}
+	cmd_error("compare", "run %" PRId64 " is %s, not finished: its figures are partial "
+			     "(--force compares it anyway)", r->run.id, s);
+	return -1;
+}
+
 /* Load the runs named by argv[0] and argv[1]; returns -1 to go on, else the exit code. */
-static int load_runs(struct ctx *ctx, char **argv, struct bench_run *ra, struct bench_run *rb)
+static int load_runs(struct ctx *ctx, char **argv, struct bench_run *ra, struct bench_run *rb,
+		     int force)
 {
 	int64_t ida, idb;
 	char err[ERR_MAX];
@@ -334,6 +352,11 @@ static int load_runs(struct ctx *ctx, char **argv, struct bench_run *ra, struct 
 		bench_run_release(ra);
 		return EXIT_UNKNOWN;
 	}
+	if (check_finished(ra, force) < 0 || check_finished(rb, force) < 0) {
+		bench_run_release(ra);
+		bench_run_release(rb);
+		return EXIT_UNKNOWN;
+	}
 	return -1;
 }
 
@@ -345,7 +368,7 @@ int cmd_compare(int argc, char **argv, struct ctx *ctx)
 	int first_operand = 0;
 	int rc = parse_options(argc, argv, &st, &first_operand);
 	if (rc < 0)
-		rc = load_runs(ctx, argv + first_operand, &ra, &rb);
+		rc = load_runs(ctx, argv + first_operand, &ra, &rb, st.force);
 	if (rc >= 0)
 		return rc;
 	struct bench_params pa, pb;

@@ -23,6 +23,7 @@
 #include "../lib/store/store.h"
 #include "../lib/util/buf.h"
 #include "../lib/util/lock.h"
+#include "../lib/util/proc.h"
 #include "../lib/util/units.h"
 #include "../lib/util/util.h"
 #include "../lib/banned.h"
@@ -31,7 +32,8 @@ static const char *const usage[] = {
 	"usage: obridge health [--level 1|2|3] [-w RANGE] [-c RANGE]",
 	"                      [--format text|json|nagios|prom] [--textfile DIR]",
 	"                      [--timeout D] [--after N] [--on-fail CMD] [--watch D]",
-	"                      [--lock-wait D] [-m MODEL]",
+	"                      [--on-fail-timeout D] [--lock-wait D] [-m MODEL]",
+	"                      [--cert-days W[,C]]",
 	"       obridge health --history [--since D]",
 	"",
 	"Check every instance of the fleet in parallel and exit with the Nagios state:",
@@ -58,7 +60,11 @@ static const struct cmd_opt opts[] = {
 	OPT_VAL("after", 0, 'A', CK_TEXT, "N",
 		"run --on-fail after N consecutive failures (default 1)"),
 	OPT_VAL("on-fail", 0, 'O', CK_TEXT, "CMD",
-		"run CMD (with /bin/sh -c) once per failing instance, with\nOBRIDGE_INSTANCE, OBRIDGE_URL, OBRIDGE_STATE and\nOBRIDGE_MESSAGE in its environment"),
+		"run CMD (with /bin/sh -c) once per failing instance, with\nOBRIDGE_INSTANCE, OBRIDGE_URL, OBRIDGE_STATE and\nOBRIDGE_MESSAGE in its environment; its output is shown on\nstderr and stored with the run"),
+	OPT_VAL("on-fail-timeout", 0, 256, CK_TEXT, "D",
+		"kill the hook's process group after D (default 30s)"),
+	OPT_VAL("cert-days", 0, 257, CK_TEXT, "W[,C]",
+		"https instances: WARNING when the TLS certificate expires\nwithin W days, CRITICAL within C (default 0)"),
 	OPT_VAL("watch", 0, 'W', CK_TEXT, "D",
 		"repeat every D in the foreground until interrupted"),
 	OPT_VAL("lock-wait", 0, 'L', CK_TEXT, "D",
@@ -89,6 +95,8 @@ struct hopts {
 	int64_t timeout_ns;
 	int after;
 	const char *on_fail;
+	int64_t on_fail_timeout_ns;
+	int cert_warn, cert_crit, cert_check;
 	int64_t watch_ns;
 	int64_t lock_wait_ns;
 	const char *model;
@@ -108,49 +116,50 @@ static int exit_for(enum probe_state s)
 	       s == PROBE_CRIT ? EXIT_CRIT : EXIT_UNKNOWN;
 }
 
-/* Run the on-fail command for one instance with its details in the environment. */
-static int run_on_fail(const char *cmd, const struct probe_instance *pi, struct buf *output)
+/* Run the on-fail command for one instance with its details in the environment, bounded by
+ * --on-fail-timeout; its output goes to stderr (sanitized) and into output. */
+static int run_on_fail(const struct hopts *o, const struct probe_instance *pi, struct buf *output,
+		       int *timed_out)
 {
-	int pipefd[2];
-	if (pipe(pipefd) < 0)
-		return -1;
+	char *env[] = {
+		xasprintf("OBRIDGE_INSTANCE=%s", pi->in->name),
+		xasprintf("OBRIDGE_URL=%s", pi->in->url),
+		xasprintf("OBRIDGE_STATE=%s", pi->up ? state_name(pi->state) : "DOWN"),
+		xasprintf("OBRIDGE_MESSAGE=%s", pi->nproblems ? pi->problems[0] : ""),
+		NULL,
+	};
+	static const char *const unset[] = { "OBRIDGE_API_KEY", NULL };
+	char err[ERR_MAX];
+	struct proc_result pr;
 	fflush(stdout);
 	fflush(stderr);
-	pid_t pid = fork();
-	if (pid < 0) {
-		close(pipefd[0]);
-		close(pipefd[1]);
+	int rc = proc_run(o->on_fail, env, unset, o->on_fail_timeout_ns,
+			  (const volatile int *)&cmd_interrupted, output, &pr, err);
+	for (size_t i = 0; env[i]; i++)
+		free(env[i]);
+	*timed_out = 0;
+	if (rc < 0) {
+		cmd_warn("health", "--on-fail for '%s': %s", pi->in->name, err);
 		return -1;
 	}
-	if (pid == 0) {
-		dup2(pipefd[1], STDOUT_FILENO);
-		dup2(pipefd[1], STDERR_FILENO);
-		close(pipefd[0]);
-		close(pipefd[1]);
-		setenv("OBRIDGE_INSTANCE", pi->in->name, 1);
-		setenv("OBRIDGE_URL", pi->in->url, 1);
-		setenv("OBRIDGE_STATE", pi->up ? state_name(pi->state) : "DOWN", 1);
-		setenv("OBRIDGE_MESSAGE", pi->nproblems ? pi->problems[0] : "", 1);
-		signal(SIGPIPE, SIG_DFL);
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-		_exit(127);
-	}
-	close(pipefd[1]);
-	char chunk[4096];
-	ssize_t n;
-	while ((n = read(pipefd[0], chunk, sizeof(chunk))) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
+	const char *text = buf_str(output);
+	for (const char *line = text, *nl; *line; line = nl ? nl + 1 : line + strlen(line)) {
+		nl = strchr(line, '\n');
+		char *one = xstrndup(line, nl ? (size_t)(nl - line) : strlen(line));
+		fprintf(stderr, "obridge health: on-fail for '%s': %s\n", pi->in->name,
+			text_sanitize(one, strlen(one) + 1, one));
+		free(one);
+		if (!nl)
 			break;
-		}
-		buf_add(output, chunk, (size_t)n); /* capped; the rest is dropped */
 	}
-	close(pipefd[0]);
-	int st;
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+	*timed_out = pr.timed_out;
+	if (pr.timed_out) {
+		char d[32];
+		units_fmt_duration(o->on_fail_timeout_ns, d, sizeof(d));
+		cmd_warn("health", "--on-fail for '%s' ran out of its %s and was killed",
+			 pi->in->name, d);
+	}
+	return pr.status;
 }
 
 /* Start the run in the store (status "running"); returns 0 or -1 (printed). */
@@ -217,17 +226,19 @@ static int record(struct ctx *ctx, int64_t id, const struct probe_result *r,
 				continue;
 			struct buf out;
 			buf_init(&out, 64 * 1024);
-			int status = run_on_fail(o->on_fail, pi, &out);
+			int timed_out;
+			int status = run_on_fail(o, pi, &out, &timed_out);
 			if (hooks->len)
 				buf_adds(hooks, ",");
 			buf_adds(hooks, "{\"instance\":");
 			buf_add_json_str(hooks, pi->in->name);
-			buf_addf(hooks, ",\"exit\":%d,\"output\":", status);
+			buf_addf(hooks, ",\"exit\":%d,%s\"output\":", status,
+				 timed_out ? "\"timed_out\":true," : "");
 			char *clean = text_sanitize_dup(buf_str(&out));
 			buf_add_json_str(hooks, clean);
 			free(clean);
 			buf_adds(hooks, "}");
-			if (status != 0)
+			if (status > 0 && !timed_out)
 				cmd_warn("health", "--on-fail for '%s' exited %d", pi->in->name, status);
 			buf_release(&out);
 		}
@@ -260,20 +271,24 @@ static int one_run(struct ctx *ctx, struct http_engine *e, const struct hopts *o
 	po.cancel = (const volatile int *)&cmd_interrupted;
 	struct probe_result r;
 	char err[ERR_MAX];
-	int64_t id;
-	if (record_begin(ctx, o, &id) < 0)
+	int64_t id = 0;
+	/* without a store (it could not be opened) the fleet is still checked and shown */
+	if (ctx->store && record_begin(ctx, o, &id) < 0)
 		return EXIT_UNKNOWN;
 	if (probe_run(e, ctx->fleet, &po, &r, err) < 0) {
 		cmd_error("health", "%s", err);
-		store_run_finish(ctx->store, id, "failed", NULL, err);
+		if (ctx->store)
+			store_run_finish(ctx->store, id, "failed", NULL, err);
 		return EXIT_UNKNOWN;
 	}
 	probe_evaluate(&r, &o->warn, &o->crit);
+	if (o->cert_check)
+		probe_cert_check(&r, o->cert_warn, o->cert_crit, (int64_t)time(NULL));
 	char *json = healthview_json(&r, ctx->fleet->name);
 	struct buf hooks;
 	buf_init(&hooks, 1024 * 1024);
 	int rc = exit_for(r.state);
-	if (record(ctx, id, &r, o, json, &hooks) < 0)
+	if (ctx->store && record(ctx, id, &r, o, json, &hooks) < 0)
 		rc = EXIT_UNKNOWN;
 
 	if (o->textfile) {
@@ -342,6 +357,7 @@ int cmd_health(int argc, char **argv, struct ctx *ctx)
 	o.level = 2;
 	o.timeout_ns = 10000000000LL;
 	o.after = 1;
+	o.on_fail_timeout_ns = 30000000000LL;
 	o.since_ns = 7LL * 24 * 3600 * 1000000000LL;
 	char err[ERR_MAX];
 	int c;
@@ -381,10 +397,11 @@ int cmd_health(int argc, char **argv, struct ctx *ctx)
 		case 't':
 		case 'W':
 		case 'L':
-		case 'S': {
+		case 'S':
+		case 256: {
 			int64_t ns = 0;
 			const char *name = c == 't' ? "timeout" : c == 'W' ? "watch" :
-					   c == 'L' ? "lock-wait" : "since";
+					   c == 'L' ? "lock-wait" : c == 256 ? "on-fail-timeout" : "since";
 			if (units_parse_duration(g.arg, &ns, c == 'S' ? UNITS_DAYS : 0, err) < 0)
 				return cmd_usage_error("health", "--%s: %s", name, err);
 			if (ns <= 0)
@@ -396,6 +413,8 @@ int cmd_health(int argc, char **argv, struct ctx *ctx)
 				o.watch_ns = ns;
 			else if (c == 'L')
 				o.lock_wait_ns = ns;
+			else if (c == 256)
+				o.on_fail_timeout_ns = ns;
 			else
 				o.since_ns = ns;
 			break;
@@ -409,6 +428,18 @@ int cmd_health(int argc, char **argv, struct ctx *ctx)
 		case 'O':
 			o.on_fail = g.arg;
 			break;
+		case 257: {
+			long w = strtol(g.arg, &end, 10), cr = 0;
+			if (*end == ',')
+				cr = strtol(end + 1, &end, 10);
+			if (*end || w < 0 || cr < 0 || w > 36500 || cr > w)
+				return cmd_usage_error("health", "--cert-days must be W or W,C (days, C no "
+								 "more than W), not '%s'", g.arg);
+			o.cert_warn = (int)w;
+			o.cert_crit = (int)cr;
+			o.cert_check = 1;
+			break;
+		}
 		case 'm':
 			o.model = g.arg;
 			break;
@@ -424,19 +455,27 @@ int cmd_health(int argc, char **argv, struct ctx *ctx)
 		return cmd_getopt_exit(c);
 	if (g.optind < argc)
 		return cmd_usage_error("health", "unexpected argument '%s'", argv[g.optind]);
-	if (ctx_open_store(ctx, "health") < 0)
-		return EXIT_UNKNOWN;
+	if (ctx_open_store(ctx, "health") < 0) {
+		if (o.history)
+			return EXIT_UNKNOWN;
+		/* The check does not need the store: check and print, say what is lost. */
+		cmd_warn("health", "the store failed (above): this check is not recorded%s",
+			 o.on_fail ? ", and --on-fail, which counts failures in it, does not run" :
+				     "");
+	}
 	if (o.history)
 		return show_history(ctx, &o);
 
 	/* One health run at a time per store: cron runs must not pile up. */
 	struct lock lk = LOCK_INIT;
-	char *lockpath = xasprintf("%s.health.lock", store_path(ctx->store));
-	int lr = lock_acquire(&lk, lockpath, o.lock_wait_ns, err);
-	free(lockpath);
-	if (lr != 0) {
-		cmd_error("health", "%s", err);
-		return EXIT_UNKNOWN;
+	if (ctx->store) {
+		char *lockpath = xasprintf("%s.health.lock", store_path(ctx->store));
+		int lr = lock_acquire(&lk, lockpath, o.lock_wait_ns, err);
+		free(lockpath);
+		if (lr != 0) {
+			cmd_error("health", "%s", err);
+			return EXIT_UNKNOWN;
+		}
 	}
 	struct http_engine *e = ctx_http_engine(ctx, "health");
 	if (!e) {

@@ -26,7 +26,7 @@ const struct cmd commands[] = {
 const size_t ncommands = ARRAY_SIZE(commands);
 
 enum { G_FLEET = 256, G_HOST, G_DB, G_JSON, G_NOCOLOR, G_INSECURE, G_QUIET, G_VERBOSE,
-       G_VERSION, G_HELP };
+       G_VERSION, G_HELP, G_CACERT };
 
 /* The global options: parsed by global_option, shown by -h, offered by completion. */
 const struct cmd_opt global_opts[] = {
@@ -40,6 +40,8 @@ const struct cmd_opt global_opts[] = {
 	OPT_FLAG("json", 0, G_JSON, "machine-readable output"),
 	OPT_FLAG("no-color", 0, G_NOCOLOR, "no colour (also NO_COLOR=1)"),
 	OPT_FLAG("insecure", 0, G_INSECURE, "do not verify TLS certificates"),
+	OPT_VAL("cacert", 0, G_CACERT, CK_FILE, "FILE",
+		"trust the CA certificates in FILE (PEM) (default: the\nfleet's ca_file, $CURL_CA_BUNDLE, $SSL_CERT_FILE, the system's)"),
 	OPT_FLAG("quiet", 'q', G_QUIET, "print only what matters"),
 	OPT_FLAG("verbose", 'v', G_VERBOSE, "log every request to stderr (-vv: with bodies)"),
 	OPT_FLAG("version", 0, G_VERSION, "print the version and exit"),
@@ -109,6 +111,7 @@ static int load_api_key(struct ctx *ctx, const char *cmd)
 	const char *env = getenv("OBRIDGE_API_KEY");
 	if (env && *env) {
 		ctx->api_key = xstrdup(env);
+		secret_note(env);
 		return 0;
 	}
 	if (!ctx->fleet || !ctx->fleet->api_key_file)
@@ -131,6 +134,7 @@ static int load_api_key(struct ctx *ctx, const char *cmd)
 		return -1;
 	}
 	ctx->api_key = xstrdup(line);
+	secret_note(line);
 	volatile char *v = line;
 	while (*v)
 		*v++ = 0;
@@ -220,6 +224,9 @@ static int global_option(struct ctx *ctx, int argc, char **argv, int *i, int bef
 		break;
 	case G_INSECURE:
 		ctx->insecure = 1;
+		break;
+	case G_CACERT:
+		ctx->ca_file = val;
 		break;
 	case G_QUIET:
 		ctx->quiet = 1;
@@ -353,9 +360,20 @@ out:
 		store_close(ctx.store);
 	fleet_release(&fleet);
 	secret_free(ctx.api_key);
+	secret_forget_all();
 	free(ctx.hosts);
 	free(cargv);
 	return rc;
+}
+
+/* SIGXFSZ (ulimit -f reached) would end the process with a run half-written: the write
+ * fails with EFBIG instead, the store says so, and main reports it. */
+static volatile sig_atomic_t file_size_hit;
+
+static void on_xfsz(int sig)
+{
+	(void)sig;
+	file_size_hit = 1;
 }
 
 int main(int argc, char **argv)
@@ -365,5 +383,13 @@ int main(int argc, char **argv)
 	 * Prometheus text need '.' as the decimal point whatever LC_NUMERIC says. */
 	setlocale(LC_NUMERIC, "C");
 	signal(SIGPIPE, SIG_IGN);
-	return obridge_run(argc, argv);
+	signal(SIGXFSZ, on_xfsz);
+	int rc = obridge_run(argc, argv);
+	if (file_size_hit) {
+		fputs("obridge: a file reached the file size limit (ulimit -f): what was written "
+		      "last (the store, an output file) is incomplete\n", stderr);
+		if (rc == EXIT_OK || rc == EXIT_WARN)
+			rc = EXIT_UNKNOWN;
+	}
+	return rc;
 }

@@ -99,9 +99,14 @@ int cmd_preload(int argc, char **argv, struct ctx *ctx)
 		cmd_warn("preload", "not recorded: %s", err);
 	cmd_trap_interrupt(1);
 	int tty = isatty(STDERR_FILENO) && !ctx->quiet;
-	load_run(e, &s, 0, timeout, tty ? progress : NULL, "preload",
+	struct cmd_deadline dl;
+	cmd_deadline_init(&dl, "--timeout", timeout);
+	load_run(e, &s, 0, cmd_deadline_left(&dl, 0, 0), tty ? progress : NULL, "preload",
 		 (const volatile int *)&cmd_interrupted);
-	load_readback(e, &s, 10000000000LL, 0);
+	cmd_deadline_check(&dl, "preload", "loading");
+	/* the read-back gets half a second even past the deadline: what did load is shown */
+	load_readback(e, &s, cmd_deadline_left(&dl, 500000000LL, 10000000000LL), 0);
+	cmd_deadline_check(&dl, "preload", "reading /api/ps back");
 	cmd_trap_interrupt(0);
 
 	size_t resident = 0;
@@ -115,8 +120,10 @@ int cmd_preload(int argc, char **argv, struct ctx *ctx)
 		char *summary = xasprintf("{\"resident\":%zu,\"pairs\":%zu,\"results\":%s}", resident,
 					  s.n, buf_str(&b));
 		if (store_run_finish(ctx->store, id, cmd_interrupted ? "aborted" : rc == EXIT_OK ?
-				     "ok" : rc == EXIT_WARN ? "warn" : "failed", summary, err) < 0)
-			cmd_warn("preload", "not recorded: %s", err);
+				     "ok" : rc == EXIT_WARN ? "warn" : "failed", summary, err) < 0) {
+			cmd_error("preload", "the run could not be saved: %s", err);
+			rc = EXIT_UNKNOWN;
+		}
 		free(summary);
 	}
 	if (ctx->json) {

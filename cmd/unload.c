@@ -16,7 +16,7 @@
 #include "../lib/banned.h"
 
 static const char *const usage[] = {
-	"usage: obridge unload [MODEL...] [--wait D] [--json]",
+	"usage: obridge unload [MODEL...] [--timeout D] [--wait D] [--json]",
 	"",
 	"Unload the named models (default: the fleet's models, or whatever is loaded when",
 	"the fleet lists none) on every instance with keep_alive 0, then read /api/ps",
@@ -29,8 +29,10 @@ static const char *const usage[] = {
 };
 
 static const struct cmd_opt opts[] = {
+	OPT_VAL("timeout", 0, 't', CK_TEXT, "D",
+		"deadline of the requests: listing, unloading, reading\n/api/ps (default 10s)"),
 	OPT_VAL("wait", 0, 'w', CK_TEXT, "D",
-		"how long to wait for /api/ps to stop listing them (default 10s)"),
+		"how long to wait for /api/ps to stop listing them (default\n10s); the command ends within --timeout plus --wait"),
 	OPT_ARG(0, CK_MODEL, NULL, "model"),
 	OPT_END,
 };
@@ -43,7 +45,7 @@ const struct cmd_spec spec_unload = {
 
 int cmd_unload(int argc, char **argv, struct ctx *ctx)
 {
-	int64_t wait = 10000000000LL;
+	int64_t wait = 10000000000LL, timeout = 10000000000LL;
 	char err[ERR_MAX];
 	int c;
 	struct cmd_getopt g;
@@ -54,6 +56,11 @@ int cmd_unload(int argc, char **argv, struct ctx *ctx)
 			if (units_parse_duration(g.arg, &wait, 0, err) < 0)
 				return cmd_usage_error("unload", "--wait: %s", err);
 			break;
+		case 't':
+			if (units_parse_duration(g.arg, &timeout, 0, err) < 0 || timeout <= 0)
+				return cmd_usage_error("unload", "--timeout: %s",
+						       timeout <= 0 ? "must be positive" : err);
+			break;
 		}
 	}
 	if (c != CMD_OPT_END)
@@ -63,11 +70,15 @@ int cmd_unload(int argc, char **argv, struct ctx *ctx)
 		return EXIT_UNKNOWN;
 	struct load_set s;
 	int r;
-	if (g.optind == argc && ctx->fleet->nmodels == 0)
-		r = load_plan_loaded(e, ctx->fleet, 10000000000LL, &s, err);
-	else
+	struct cmd_deadline dl;
+	cmd_deadline_init(&dl, "--timeout", timeout);
+	if (g.optind == argc && ctx->fleet->nmodels == 0) {
+		r = load_plan_loaded(e, ctx->fleet, cmd_deadline_left(&dl, 0, 0), &s, err);
+		cmd_deadline_check(&dl, "unload", "listing the loaded models");
+	} else {
 		r = load_plan(ctx->fleet, (const char *const *)argv + g.optind,
 			      (size_t)(argc - g.optind), 0, 0, &s, err);
+	}
 	if (r < 0) {
 		cmd_error("unload", "%s", err);
 		http_engine_free(e);
@@ -82,9 +93,22 @@ int cmd_unload(int argc, char **argv, struct ctx *ctx)
 		http_engine_free(e);
 		return EXIT_OK;
 	}
-	load_readback(e, &s, 10000000000LL, 0);
-	load_run(e, &s, 1, 60000000000LL, NULL, NULL, NULL);
-	load_readback(e, &s, 10000000000LL, wait);
+	cmd_trap_interrupt(1);
+	load_readback(e, &s, cmd_deadline_left(&dl, 0, 0), 0);
+	if (!cmd_deadline_check(&dl, "unload", "reading /api/ps")) {
+		load_run(e, &s, 1, cmd_deadline_left(&dl, 0, 0), NULL, NULL,
+			 (const volatile int *)&cmd_interrupted);
+		cmd_deadline_check(&dl, "unload", "unloading");
+	}
+	for (size_t i = 0; i < s.n; i++)
+		if (!s.p[i].done) {
+			s.p[i].done = 1;
+			snprintf(s.p[i].err, sizeof(s.p[i].err), "not sent: the --timeout ran out");
+		}
+	/* --wait is on top of --timeout: each poll of /api/ps is bounded by what is left */
+	dl.at += wait;
+	load_readback(e, &s, cmd_deadline_left(&dl, 500000000LL, 10000000000LL), wait);
+	cmd_trap_interrupt(0);
 	size_t gone = 0, failed = 0;
 	for (size_t i = 0; i < s.n; i++) {
 		failed += !s.p[i].ok;

@@ -227,16 +227,30 @@ static void warm_all(struct http_engine *e, struct load_set *s, const struct wop
 		     int tty, int **was)
 {
 	cmd_trap_interrupt(1);
+	struct cmd_deadline dl;
+	cmd_deadline_init(&dl, "--timeout", o->timeout);
 	/* Which pairs were already resident: their "load" is not a cold load. */
-	load_readback(e, s, 10000000000LL, 0);
+	load_readback(e, s, cmd_deadline_left(&dl, 0, 10000000000LL), 0);
 	*was = xcalloc(s->n + 1, sizeof(int));
 	for (size_t i = 0; i < s->n; i++)
 		(*was)[i] = s->p[i].resident;
-	load_run(e, s, 0, o->timeout, tty ? progress : NULL, "loading",
-		 (const volatile int *)&cmd_interrupted);
-	load_warm(e, s, o->n, o->max_tokens, o->timeout, tty ? progress : NULL, "requests",
-		  (const volatile int *)&cmd_interrupted);
-	load_readback(e, s, 10000000000LL, 0);
+	if (!cmd_deadline_check(&dl, "warmup", "reading /api/ps")) {
+		load_run(e, s, 0, cmd_deadline_left(&dl, 0, 0), tty ? progress : NULL, "loading",
+			 (const volatile int *)&cmd_interrupted);
+		cmd_deadline_check(&dl, "warmup", "loading");
+	} else {
+		for (size_t i = 0; i < s->n; i++)
+			if (!s->p[i].done) {
+				s->p[i].done = 1;
+				snprintf(s->p[i].err, sizeof(s->p[i].err), "not sent: the --timeout ran out");
+			}
+	}
+	/* past the deadline these send nothing and mark the pairs as not sent */
+	load_warm(e, s, o->n, o->max_tokens, cmd_deadline_left(&dl, 0, 0),
+		  tty ? progress : NULL, "requests", (const volatile int *)&cmd_interrupted);
+	cmd_deadline_check(&dl, "warmup", "the warm-up requests");
+	load_readback(e, s, cmd_deadline_left(&dl, 500000000LL, 10000000000LL), 0);
+	cmd_deadline_check(&dl, "warmup", "reading /api/ps back");
 	cmd_trap_interrupt(0);
 }
 
@@ -284,8 +298,10 @@ int cmd_warmup(int argc, char **argv, struct ctx *ctx)
 	char *summary = xasprintf("{\"warm\":%zu,\"pairs\":%zu,\"outliers\":%zu,\"results\":[%s]}",
 				  w.warm, s.n, w.outliers, buf_str(&w.steps));
 	if (store_run_finish(ctx->store, id, cmd_interrupted ? "aborted" : rc == EXIT_OK ? "ok" :
-			     rc == EXIT_WARN ? "warn" : "failed", summary, err) < 0)
-		cmd_warn("warmup", "not recorded: %s", err);
+			     rc == EXIT_WARN ? "warn" : "failed", summary, err) < 0) {
+		cmd_error("warmup", "the run could not be saved: %s", err);
+		rc = EXIT_UNKNOWN;
+	}
 	if (ctx->json) {
 		struct buf b = BUF_INIT;
 		loadview_json(&b, &s, 1);

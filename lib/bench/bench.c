@@ -375,6 +375,8 @@ static enum bench_err map_err(enum ollama_err e)
 		return BENCH_E_CONNECT;
 	case OLLAMA_E_TIMEOUT:
 		return BENCH_E_TIMEOUT;
+	case OLLAMA_E_STALL:
+		return BENCH_E_STALL;
 	case OLLAMA_E_HTTP:
 		return BENCH_E_HTTP;
 	case OLLAMA_E_BUSY:
@@ -647,6 +649,7 @@ static int send_one(struct bench *b, size_t t, int64_t planned)
 		sr.body = buf_str(&b->body);
 		sr.wire = cfg->api == BENCH_API_OPENAI ? OLLAMA_WIRE_OPENAI : OLLAMA_WIRE_NATIVE;
 		sr.timeout_ns = cfg->timeout_ns;
+		sr.stall_ns = cfg->stall_ns;
 		sr.start_at = planned;
 		sr.on_line = on_stream_line;
 		sr.on_done = on_stream_done;
@@ -737,6 +740,12 @@ static void loop_once(struct bench *b, int64_t wake_at, int64_t *tick)
 	}
 }
 
+/* t0 + off without overflow: a rate of 1e-12/s puts the next arrival past INT64_MAX. */
+static int64_t sat_add(int64_t t0, int64_t off)
+{
+	return off > INT64_MAX - t0 ? INT64_MAX : t0 + off;
+}
+
 /* Drive one closed-loop or open-loop phase until every request ended. */
 static int drive(struct bench *b, double level, int open)
 {
@@ -750,9 +759,10 @@ static int drive(struct bench *b, double level, int open)
 	if (open) {
 		for (size_t t = 0; t < nt && t < 64; t++) {
 			char err[ERR_MAX];
+			double lk = level * 1000;
 			arrival_init(&arr[t], cfg->arrival, level, cfg->burst,
-				     cfg->seed + (uint64_t)(level * 1000) + t, err);
-			next[t] = t0 + arrival_next(&arr[t]);
+				     cfg->seed + (lk > 0 && lk < 1e18 ? (uint64_t)lk : 0) + t, err);
+			next[t] = sat_add(t0, arrival_next(&arr[t]));
 		}
 	}
 	/* Closed loop: open the streams in batches, so the loop keeps reading the first
@@ -784,7 +794,7 @@ static int drive(struct bench *b, double level, int open)
 						break;
 					}
 					send_one(b, t, next[t]);
-					next[t] = t0 + arrival_next(&arr[t]);
+					next[t] = sat_add(t0, arrival_next(&arr[t]));
 				}
 				if (b->deadline && next[t] >= b->deadline && !b->limit)
 					continue;

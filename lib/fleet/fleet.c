@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../util/buf.h"
@@ -38,10 +39,34 @@ struct parse_state {
 	const char *text;  /* the whole file */
 	size_t len, pos;
 	int line;          /* lines served to inih so far */
+	char **keys;       /* the keys of the current section, for duplicates */
+	int *key_lines;
+	size_t nkeys;
 };
 
 static int fail(struct parse_state *ps, int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+static void keys_reset(struct parse_state *ps)
+{
+	for (size_t i = 0; i < ps->nkeys; i++)
+		free(ps->keys[i]);
+	ps->nkeys = 0;
+}
+
+/* A key given twice in one section: an error naming both lines. Returns 0 or -1. */
+static int key_seen(struct parse_state *ps, const char *key, int line)
+{
+	for (size_t i = 0; i < ps->nkeys; i++)
+		if (!strcmp(ps->keys[i], key))
+			return fail(ps, line, "duplicate key '%s' in [%s] (first at line %d)", key,
+				    ps->section ? ps->section : "", ps->key_lines[i]), -1;
+	ps->keys = xrealloc(ps->keys, (ps->nkeys + 1) * sizeof(*ps->keys));
+	ps->key_lines = xrealloc(ps->key_lines, (ps->nkeys + 1) * sizeof(*ps->key_lines));
+	ps->keys[ps->nkeys] = xstrdup(key);
+	ps->key_lines[ps->nkeys++] = line;
+	return 0;
+}
 
 static int fail(struct parse_state *ps, int line, const char *fmt, ...)
 {
@@ -149,6 +174,7 @@ static int valid_digest(const char *v)
 
 static int on_section(struct parse_state *ps, const char *section, int line)
 {
+	keys_reset(ps);
 	free(ps->section);
 	ps->section = xstrdup(section);
 	ps->section_line = line;
@@ -335,6 +361,16 @@ static int on_key(struct parse_state *ps, const char *key, const char *value, in
 				return fail(ps, line, "api_key_file: empty value");
 			free(f->api_key_file);
 			f->api_key_file = xstrdup(value);
+		} else if (!strcmp(key, "ca_file")) {
+			if (!*value)
+				return fail(ps, line, "ca_file: empty value");
+			free(f->ca_file);
+			f->ca_file = xstrdup(value);
+		} else if (!strcmp(key, "api_key_scope")) {
+			if (strcmp(value, "balancer") && strcmp(value, "all"))
+				return fail(ps, line, "api_key_scope: expected balancer or all, got '%s'",
+					    value);
+			f->api_key_all = !strcmp(value, "all");
 		} else if (!strcmp(key, "shared_store")) {
 			if (parse_bool(value, &f->shared_store) < 0)
 				return fail(ps, line, "shared_store: expected true or false, got '%s'",
@@ -346,7 +382,8 @@ static int on_key(struct parse_state *ps, const char *key, const char *value, in
 			*(key[0] == 'n' ? &ps->def_num_parallel : &ps->def_max_loaded) = (int)n;
 		} else {
 			return fail(ps, line, "unknown key '%s' in [fleet] (expected name, balancer, "
-					      "api_key_file, shared_store, num_parallel, max_loaded)",
+					      "api_key_file, api_key_scope, ca_file, shared_store, num_parallel, "
+					      "max_loaded)",
 				    key);
 		}
 		return 1;
@@ -503,6 +540,8 @@ static int ini_cb(void *user, const char *section, const char *name, const char 
 	(void)section; /* sections are seen by line_reader, which knows their line numbers */
 	if (ps->failed)
 		return 0;
+	if (ps->kind != SEC_NONE && ps->kind != SEC_BAD && key_seen(ps, name, ps->line) < 0)
+		return 0;
 	char *v = trim_dup(value ? value : "");
 	int r = on_key(ps, name, v, ps->line);
 	free(v);
@@ -654,6 +693,9 @@ static int finish(struct parse_state *ps)
 
 static void state_release(struct parse_state *ps)
 {
+	keys_reset(ps);
+	free(ps->keys);
+	free(ps->key_lines);
 	free(ps->section);
 	for (size_t i = 0; i < ps->f->nmodels; i++)
 		free(ps->model_groups_raw ? ps->model_groups_raw[i] : NULL);
@@ -690,12 +732,29 @@ static int parse_text(struct fleet *f, const char *text, size_t len, const char 
 	return 0;
 }
 
+int fleet_parse(struct fleet *f, const char *text, size_t len, const char *name, char *err)
+{
+	/* parse_text wants the text NUL-terminated */
+	char *copy = xmalloc(len + 1);
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	int r = parse_text(f, copy, len, name, err);
+	free(copy);
+	return r;
+}
+
 int fleet_load(struct fleet *f, const char *path, char *err)
 {
 	FILE *fp = fopen(path, "r");
 	if (!fp) {
 		memset(f, 0, sizeof(*f));
 		return seterr(err, "cannot read fleet file '%s': %s", path, strerror(errno));
+	}
+	struct stat st;
+	if (fstat(fileno(fp), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fclose(fp);
+		memset(f, 0, sizeof(*f));
+		return seterr(err, "cannot read fleet file '%s': it is a directory", path);
 	}
 	struct buf b;
 	buf_init(&b, 16u * 1024 * 1024);
@@ -725,7 +784,17 @@ int fleet_parse_string(struct fleet *f, const char *text, const char *name, char
 	return parse_text(f, text, strlen(text), name, err);
 }
 
+static int from_hosts(struct fleet *f, const char *const *hosts, size_t n, const char *label,
+		      char *err);
+
 int fleet_from_hosts(struct fleet *f, const char *const *hosts, size_t n, char *err)
+{
+	return from_hosts(f, hosts, n, "-H", err);
+}
+
+/* label: where the hosts came from, for messages ("-H", "$OLLAMA_HOST"). */
+static int from_hosts(struct fleet *f, const char *const *hosts, size_t n, const char *label,
+		      char *err)
 {
 	memset(f, 0, sizeof(*f));
 	f->name = xstrdup("ad hoc");
@@ -735,7 +804,12 @@ int fleet_from_hosts(struct fleet *f, const char *const *hosts, size_t n, char *
 		if (fleet_host_url(hosts[i], url, sizeof(url), err) < 0) {
 			char tmp[ERR_MAX];
 			snprintf(tmp, sizeof(tmp), "%s", err);
-			seterr(err, "-H '%s': %s", hosts[i], tmp);
+			char *shown = text_redact(xstrdup(hosts[i]));
+			if (strstr(tmp, hosts[i]))
+				seterr(err, "%s: %s", label, text_redact(tmp));
+			else
+				seterr(err, "%s '%s': %s", label, shown, text_redact(tmp));
+			free(shown);
 			fleet_release(f);
 			return -1;
 		}
@@ -786,6 +860,7 @@ void fleet_release(struct fleet *f)
 	free(f->name);
 	free(f->balancer);
 	free(f->api_key_file);
+	free(f->ca_file);
 	free(f->long_group);
 	free(f->k8s.namespace);
 	free(f->k8s.storage);
@@ -859,7 +934,24 @@ int fleet_host_url(const char *in, char *out, size_t n, char *err)
 		}
 		p = sep + 3;
 	}
-	/* host[:port][/path] */
+	/* host[:port][/path]: no user information (it would be echoed and sent), no query or
+	 * fragment (the API path is appended: "#x" would swallow it), no API path */
+	if (memchr(p, '@', strcspn(p, "/"))) {
+		free(s);
+		return seterr(err, "a host URL with user information (user:password@) is not "
+				   "supported: give a key with $OBRIDGE_API_KEY or api_key_file");
+	}
+	if (strpbrk(p, "?#")) {
+		free(s);
+		return seterr(err, "'%s': a host URL has no query or fragment (the API path is "
+				   "appended to it)", in);
+	}
+	char *apip = strstr(p, "/api");
+	if (apip && (apip[4] == '\0' || apip[4] == '/')) {
+		free(s);
+		return seterr(err, "'%s': give the server's base URL, without an API path such "
+				   "as /api/tags", in);
+	}
 	char *path = strchr(p, '/');
 	char pathbuf[512] = "";
 	if (path) {
@@ -960,7 +1052,7 @@ int fleet_resolve(struct fleet *f, const char *fleet_path, const char *const *ho
 	}
 	const char *oh = getenv("OLLAMA_HOST");
 	const char *h = oh && *oh ? oh : "127.0.0.1:11434";
-	if (fleet_from_hosts(f, &h, 1, err) < 0)
+	if (from_hosts(f, &h, 1, oh && *oh ? "$OLLAMA_HOST" : "the default host", err) < 0)
 		return -1;
 	f->source = xstrdup(oh && *oh ? "$OLLAMA_HOST" : "default 127.0.0.1:11434");
 	return 0;

@@ -64,6 +64,8 @@ struct fleet {
 	char *name;        /* [fleet] name, default "default" */
 	char *balancer;    /* normalised URL or NULL */
 	char *api_key_file;
+	int api_key_all;   /* api_key_scope = all: the key goes to instances too */
+	char *ca_file;     /* CA certificates (PEM) to trust for https, or NULL */
 	int shared_store;  /* instances share one OLLAMA_MODELS directory: pull once */
 
 	struct fleet_instance *instances;
@@ -88,6 +90,8 @@ struct fleet {
 
 /* Parse a fleet file. On failure returns -1 with "file:line: message" in err. */
 int fleet_load(struct fleet *f, const char *path, char *err);
+/* The same from text in memory (name is used in messages); for tests and fuzzing. */
+int fleet_parse(struct fleet *f, const char *text, size_t len, const char *name, char *err);
 /* Parse fleet text (for tests); name is used in messages as the file name. */
 int fleet_parse_string(struct fleet *f, const char *text, const char *name, char *err);
 /* Build an ad hoc fleet of one instance per URL (names are host:port). */

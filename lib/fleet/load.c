@@ -118,7 +118,16 @@ struct runner {
 	size_t *norder;
 	size_t ninst;
 	const volatile int *cancel;
+	int stopping;           /* past the deadline or cancelled: submit nothing more */
 };
+
+/* Whether no more requests may start (a request started now would outlive drive()). */
+static int stopped(struct runner *r)
+{
+	if (!r->stopping && ((r->cancel && *r->cancel) || mono_ns() >= r->deadline))
+		r->stopping = 1;
+	return r->stopping;
+}
 
 static int64_t left(const struct runner *r)
 {
@@ -162,7 +171,8 @@ static void on_load(void *ud, const struct ollama_result *res)
 		    ollama_chunk_parse(&c, OLLAMA_WIRE_NATIVE, res->body, res->len, e2) == 0)
 			snprintf(p->done_reason, sizeof(p->done_reason), "%s", c.done_reason);
 		ollama_chunk_release(&c);
-	} else if (!q->attempt_embed && res->status == 400 && strstr(res->errmsg, "does not support")) {
+	} else if (!q->attempt_embed && res->status == 400 && strstr(res->errmsg, "does not support") &&
+		   !stopped(r)) {
 		/* An embedding-only model: load (or unload) it through /api/embed. */
 		p->embed = 1;
 		p->done = 0;
@@ -188,6 +198,8 @@ static void on_load(void *ud, const struct ollama_result *res)
 			pair_finished(r, inst);
 		}
 		return;
+	} else if (r->stopping && res->err == OLLAMA_E_ABORTED && !(r->cancel && *r->cancel)) {
+		snprintf(p->err, sizeof(p->err), "no answer before the deadline");
 	} else {
 		snprintf(p->err, sizeof(p->err), "%s", res->errmsg);
 	}
@@ -222,7 +234,9 @@ static void on_warm_done(void *ud, const struct ollama_stream *s, enum ollama_er
 		p->warm_load_ns[k] = s->load_duration;
 	} else {
 		if (!p->warm_err[0])
-			snprintf(p->warm_err, sizeof(p->warm_err), "%s", msg);
+			snprintf(p->warm_err, sizeof(p->warm_err), "%s",
+				 r->stopping && err == OLLAMA_E_ABORTED && !(r->cancel && *r->cancel) ?
+				 "no answer before the deadline" : msg);
 		/* one failure ends this pair's warm-up: do not hammer a broken model */
 		p->nwarm = r->warm_n;
 	}
@@ -240,7 +254,7 @@ static void on_warm_done(void *ud, const struct ollama_stream *s, enum ollama_er
 static void submit_warm(struct runner *r, size_t inst)
 {
 	while (r->next[inst] < r->norder[inst]) {
-		if (r->cancel && *r->cancel)
+		if (stopped(r))
 			return;
 		size_t pi = r->order[inst][r->next[inst]];
 		struct load_pair *p = &r->s->p[pi];
@@ -293,9 +307,9 @@ static void submit_warm(struct runner *r, size_t inst)
 /* Start the next pair of instance inst, if any. */
 static void submit_next(struct runner *r, size_t inst)
 {
-	if (r->cancel && *r->cancel)
-		return;
 	while (r->next[inst] < r->norder[inst]) {
+		if (stopped(r))
+			return;
 		size_t pi = r->order[inst][r->next[inst]++];
 		struct load_pair *p = &r->s->p[pi];
 		if (r->mode == 1 && p->ps_ok && !p->resident) {
@@ -389,11 +403,11 @@ static void drive(struct runner *r)
 		if (http_poll(r->e, l < 100000000 ? l : 100000000, -1, NULL) < 0)
 			break;
 	}
-	/* Past the deadline or cancelled: cancel what is left (on_done marks it failed). */
-	if (http_active(r->e)) {
+	/* Past the deadline or cancelled: cancel what is left (on_done marks it failed).
+	 * The callbacks submit nothing more (stopped()), so nothing outlives the runner. */
+	r->stopping = 1;
+	for (int i = 0; i < 8 && http_active(r->e); i++)
 		http_cancel_all(r->e);
-		http_run(r->e, mono_ns() + 100000000LL);
-	}
 	for (size_t i = 0; i < r->s->n; i++) {
 		struct load_pair *p = &r->s->p[i];
 		if (!p->done && r->mode != 2) {

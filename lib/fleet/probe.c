@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "fleet.h"
 #include "../http/http.h"
@@ -104,6 +105,8 @@ static void on_root(void *ud, const struct http_response *resp)
 	char msg[512];
 	enum ollama_err err = ollama_classify(resp, NULL, msg, sizeof(msg));
 	pi->root_status = resp->status;
+	pi->cert_expiry_s = resp->cert_expiry_s;
+	snprintf(pi->tls_version, sizeof(pi->tls_version), "%s", resp->tls_version);
 	pi->root_ns = resp->t.end - resp->t.start;
 	pi->latency_ns = pi->root_ns;
 	if (resp->err == HTTP_OK && resp->status == 200) {
@@ -113,6 +116,7 @@ static void on_root(void *ud, const struct http_response *resp)
 		snprintf(pi->errclass, sizeof(pi->errclass), "%s", ollama_err_name(OLLAMA_E_TIMEOUT));
 		snprintf(pi->errmsg, sizeof(pi->errmsg), "HEAD /: no answer within the timeout");
 	} else {
+		pi->local_err = resp->err == HTTP_E_LOCAL;
 		snprintf(pi->errclass, sizeof(pi->errclass), "%s", ollama_err_name(err));
 		snprintf(pi->errmsg, sizeof(pi->errmsg), "HEAD /: %s", msg[0] ? msg : "failed");
 	}
@@ -459,6 +463,7 @@ struct probe_job *probe_start(struct http_engine *e, const struct fleet *f,
 		hr.url = root;
 		hr.timeout_ns = remaining(px);
 		hr.on_done = on_root;
+		hr.certinfo = !strncasecmp(hr.url, "https:", 6); /* for probe_cert_check */
 		struct preq *rq = xcalloc(1, sizeof(*rq));
 		rq->p = p;
 		rq->kind = 0;
@@ -589,7 +594,11 @@ void probe_evaluate(struct probe_result *r, const struct nagios_range *warn,
 		pi->nproblems = 0;
 		free(pi->summary);
 		struct buf s = BUF_INIT;
-		if (!pi->up) {
+		if (!pi->up && pi->local_err) {
+			/* this host's fault (no descriptor left): unknown, not down */
+			problem(pi, PROBE_UNKNOWN, "unknown: %s", pi->errmsg);
+			buf_addf(&s, "UNKNOWN (%s)", pi->errmsg);
+		} else if (!pi->up) {
 			problem(pi, PROBE_CRIT, "down: %s", pi->errmsg);
 			buf_addf(&s, "DOWN (%s)", pi->errmsg);
 		} else {

@@ -62,6 +62,9 @@ struct probe_instance {
 	int64_t latency_ns;     /* the figure thresholds apply to: generate (L3) or HEAD / */
 	char errclass[16];      /* ollama_err_name() when down */
 	char errmsg[640];       /* why down, sanitized */
+	int local_err;          /* down for a local reason (no descriptor left): UNKNOWN */
+	int64_t cert_expiry_s;  /* https: the certificate's notAfter (epoch s), 0 unknown */
+	char tls_version[16];   /* https: "TLSv1.3", "" unknown */
 	int tags_ok, ps_ok;
 	char tags_err[640], ps_err[640];
 	struct probe_model *models;
@@ -117,5 +120,13 @@ void probe_result_release(struct probe_result *r);
 
 /* "ok", "warn", "crit", "unknown" (and "down" for an instance that is not up). */
 const char *probe_state_word(const struct probe_instance *pi);
+
+/*
+ * After probe_evaluate: the TLS certificate of every https instance that answered, against
+ * thresholds in days (check_http -C W,C): expiring within warn_days is a WARNING, within
+ * crit_days (or expired) CRITICAL; TLS 1.1 or older, a WARNING. Adds the problems, raises
+ * the states, and appends the TLS version and the days left to the summary. (cert.c)
+ */
+void probe_cert_check(struct probe_result *r, int warn_days, int crit_days, int64_t now_s);
 
 #endif

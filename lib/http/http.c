@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -16,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../util/units.h"
 #include "../util/util.h"
 #include "../banned.h"
 
@@ -47,6 +49,10 @@ struct xfer {
 	size_t max_body;
 	int64_t timeout_ns;
 	int64_t connect_timeout_ns;
+	int64_t stall_ns;              /* 0: no stall timer */
+	int open_errno;                /* socket() failed locally (EMFILE, ...) */
+	int certinfo;
+	int64_t last_data;             /* mono ns of the last body byte, 0 before the first */
 	struct http_lines lines;
 	struct http_response resp;
 	struct buf trace_req;
@@ -63,6 +69,7 @@ struct xfer {
 /* A header list shared by requests with the same body/type/accept. */
 struct hdr_cache {
 	int has_body;
+	int auth;
 	char *ct;
 	char *accept;
 	struct curl_slist *list;
@@ -93,8 +100,10 @@ struct http_engine {
 	size_t npend_cancel, cap_cancel;
 
 	int insecure;
+	char *ca_file;
 	int no_proxy_env;              /* no proxy variable set: spare libcurl the lookups */
 	char *auth_header;             /* "Authorization: Bearer ..." (secret) */
+	char *auth_origin;             /* send it only to this scheme://host:port, or NULL */
 	char *user_agent;
 	void (*trace)(void *ud, const char *msg);
 	int trace_bodies;
@@ -102,6 +111,11 @@ struct http_engine {
 
 	struct hdr_cache hc[HDR_CACHE];
 	size_t nhc;
+
+	size_t nstall;                 /* transfers in flight with a stall timer */
+	size_t body_bytes;             /* bodies buffered by the transfers in flight */
+	size_t body_budget;
+	int64_t stall_check_at;        /* next scan for stalled transfers */
 
 	struct epoll_event evs[256];
 
@@ -130,6 +144,8 @@ const char *http_err_name(enum http_err err)
 	case HTTP_E_DNS: return "dns";
 	case HTTP_E_TLS: return "tls";
 	case HTTP_E_TIMEOUT: return "timeout";
+	case HTTP_E_STALL: return "stall";
+	case HTTP_E_LOCAL: return "local";
 	case HTTP_E_CONNECT: return "connect";
 	case HTTP_E_TRUNCATED: return "truncated";
 	case HTTP_E_TOO_BIG: return "too-big";
@@ -349,11 +365,14 @@ static int sock_cb(CURL *h, curl_socket_t s, int what, void *userp, void *socket
 
 static curl_socket_t open_cb(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
 {
-	struct http_engine *e = clientp;
+	struct xfer *x = clientp;
+	struct http_engine *e = x->e;
 	(void)purpose;
 	curl_socket_t s = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
-	if (s == CURL_SOCKET_BAD)
+	if (s == CURL_SOCKET_BAD) {
+		x->open_errno = errno;
 		return s;
+	}
 	uint32_t *st = fd_state(e, s);
 	if (st)
 		*st = FD_OWNED; /* a new descriptor is in no epoll set */
@@ -386,6 +405,20 @@ static void raise_nofile(void)
 		rl.rlim_cur = rl.rlim_max > 1048576 ? 1048576 : rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+}
+
+long http_fd_budget(long *limit)
+{
+	raise_nofile();
+	struct rlimit rl;
+	long soft = 1024;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		soft = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1048576 ? 1048576 :
+		       (long)rl.rlim_cur;
+	if (limit)
+		*limit = soft;
+	long b = soft - HTTP_FD_RESERVE;
+	return b < 4 ? 4 : b;
 }
 
 struct http_engine *http_engine_new(const struct http_engine_opts *o, char *err)
@@ -431,6 +464,7 @@ struct http_engine *http_engine_new(const struct http_engine_opts *o, char *err)
 	e->timer_at = -1;
 	e->seq = 1;
 	e->insecure = o->insecure;
+	e->ca_file = o->ca_file && *o->ca_file ? xstrdup(o->ca_file) : NULL;
 	/* libcurl reads these (as detect_proxy() does) on every request; when none is set,
 	 * saying "no proxy" up front gives the same result without the lookups. */
 	e->no_proxy_env = 1;
@@ -441,14 +475,25 @@ struct http_engine *http_engine_new(const struct http_engine_opts *o, char *err)
 		if (v && *v)
 			e->no_proxy_env = 0;
 	}
-	if (o->bearer_token && *o->bearer_token)
+	if (o->bearer_token && *o->bearer_token) {
 		e->auth_header = xasprintf("Authorization: Bearer %s", o->bearer_token);
+		secret_note(o->bearer_token);
+		if (o->bearer_scope) {
+			const char *h = strstr(o->bearer_scope, "://");
+			h = h ? h + 3 : o->bearer_scope;
+			e->auth_origin = xstrndup(o->bearer_scope,
+						  (size_t)(h - o->bearer_scope) + strcspn(h, "/?#"));
+		}
+	}
 	e->user_agent = o->user_agent ? xstrdup(o->user_agent)
 				      : xstrdup("obridge/" OBRIDGE_VERSION_STRING);
+	e->body_budget = o->body_budget ? o->body_budget : HTTP_BODY_BUDGET_DEFAULT;
 	e->trace = o->trace;
 	e->trace_bodies = o->trace_bodies;
 	e->trace_ud = o->trace_ud;
-	raise_nofile();
+	/* Connections beyond what the descriptors allow wait in libcurl's queue instead of
+	 * failing at socket() (which would look like the server's fault). */
+	curl_multi_setopt(e->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, http_fd_budget(NULL));
 	return e;
 fail:
 	if (e->epfd >= 0)
@@ -502,6 +547,8 @@ void http_engine_free(struct http_engine *e)
 	close(e->wakefd);
 	if (e->auth_header)
 		secret_free(e->auth_header);
+	free(e->auth_origin);
+	free(e->ca_file);
 	free(e->user_agent);
 	free(e->slots);
 	free(e->freeslots);
@@ -530,12 +577,23 @@ static void push_id(long **arr, size_t *n, size_t *cap, long id)
 	(*arr)[(*n)++] = id;
 }
 
-static struct curl_slist *build_hdrs(const struct http_engine *e, int has_body, const char *ct,
-				     const char *accept)
+/* Whether the key goes to url: everywhere, or only to the origin of bearer_scope. */
+static int auth_for(const struct http_engine *e, const char *url)
+{
+	if (!e->auth_header)
+		return 0;
+	if (!e->auth_origin)
+		return 1;
+	size_t l = strlen(e->auth_origin);
+	return strncasecmp(url, e->auth_origin, l) == 0 && strchr("/?#", url[l]);
+}
+
+static struct curl_slist *build_hdrs(const struct http_engine *e, int auth, int has_body,
+				     const char *ct, const char *accept)
 {
 	struct curl_slist *l = NULL;
 	char line[512];
-	if (e->auth_header)
+	if (auth)
 		l = curl_slist_append(l, e->auth_header);
 	if (has_body) {
 		l = curl_slist_append(l, "Expect:");
@@ -562,14 +620,16 @@ static struct curl_slist *get_hdrs(struct http_engine *e, struct xfer *x, int ha
 {
 	if (!has_body)
 		ct = NULL;
+	int auth = auth_for(e, x->url);
 	for (size_t i = 0; i < e->nhc; i++)
-		if (e->hc[i].has_body == has_body && streq_null(e->hc[i].ct, ct) &&
-		    streq_null(e->hc[i].accept, accept))
+		if (e->hc[i].has_body == has_body && e->hc[i].auth == auth &&
+		    streq_null(e->hc[i].ct, ct) && streq_null(e->hc[i].accept, accept))
 			return e->hc[i].list;
-	struct curl_slist *l = build_hdrs(e, has_body, ct, accept);
+	struct curl_slist *l = build_hdrs(e, auth, has_body, ct, accept);
 	if (e->nhc < HDR_CACHE) {
 		struct hdr_cache *c = &e->hc[e->nhc++];
 		c->has_body = has_body;
+		c->auth = auth;
 		c->ct = ct ? xstrdup(ct) : NULL;
 		c->accept = accept ? xstrdup(accept) : NULL;
 		c->list = l;
@@ -635,6 +695,24 @@ static void setup_body(struct xfer *x)
 	}
 }
 
+/* "SSL connection using TLSv1.3 / TLS_AES_256_GCM_SHA384": keep "TLSv1.3". */
+static int tls_debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *ud)
+{
+	(void)h;
+	struct xfer *x = ud;
+	static const char pre[] = "SSL connection using ";
+	if (type != CURLINFO_TEXT || size <= sizeof(pre) - 1 || memcmp(data, pre, sizeof(pre) - 1))
+		return 0;
+	const char *v = data + sizeof(pre) - 1;
+	size_t n = 0, room = size - (sizeof(pre) - 1);
+	while (n < room && n + 1 < sizeof(x->resp.tls_version) && v[n] != ' ' && v[n] != '\n' &&
+	       v[n] != '/')
+		n++;
+	memcpy(x->resp.tls_version, v, n);
+	x->resp.tls_version[n] = '\0';
+	return 0;
+}
+
 static void setup_easy(struct http_engine *e, struct xfer *x, struct curl_slist *hdrs)
 {
 	CURL *h = x->h;
@@ -656,7 +734,7 @@ static void setup_easy(struct http_engine *e, struct xfer *x, struct curl_slist 
 	if (e->no_proxy_env)
 		curl_easy_setopt(h, CURLOPT_PROXY, "");
 	curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_cb);
-	curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, e);
+	curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, x);
 	curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, close_cb);
 	curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, e);
 	if (x->timeout_ns > 0)
@@ -667,6 +745,15 @@ static void setup_easy(struct http_engine *e, struct xfer *x, struct curl_slist 
 	if (e->insecure) {
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	if (e->ca_file)
+		curl_easy_setopt(h, CURLOPT_CAINFO, e->ca_file);
+	if (x->certinfo) {
+		curl_easy_setopt(h, CURLOPT_CERTINFO, 1L);
+		/* libcurl names the protocol version only in its informational text */
+		curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, tls_debug_cb);
+		curl_easy_setopt(h, CURLOPT_DEBUGDATA, x);
+		curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
 	}
 	int has_body = x->body != NULL;
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
@@ -703,7 +790,7 @@ long http_submit(struct http_engine *e, const struct http_req *r, char *err)
 	/* A pooled handle still set up for the same request needs only its body. */
 	int same = x->configured && strcmp(x->url, r->url) == 0 &&
 		   strcmp(x->method, method) == 0 && x->timeout_ns == r->timeout_ns &&
-		   x->connect_timeout_ns == cto;
+		   x->connect_timeout_ns == cto && x->certinfo == (r->certinfo != 0);
 	if (!same) {
 		free(x->url);
 		free(x->method);
@@ -727,6 +814,12 @@ long http_submit(struct http_engine *e, const struct http_req *r, char *err)
 	x->ud = r->ud;
 	x->max_body = r->max_body ? r->max_body : HTTP_BODY_MAX_DEFAULT;
 	x->timeout_ns = r->timeout_ns;
+	x->certinfo = r->certinfo != 0;
+	x->open_errno = 0;
+	x->stall_ns = r->stall_ns > 0 ? r->stall_ns : 0;
+	x->last_data = 0;
+	if (x->stall_ns)
+		e->nstall++;
 	x->connect_timeout_ns = cto;
 	x->headers_done = 0;
 	x->added = 0;
@@ -885,6 +978,8 @@ static size_t on_write(char *p, size_t sz, size_t nm, void *ud)
 	size_t n = sz * nm;
 	if (x->fail)
 		return 0;
+	if (x->stall_ns && n)
+		x->last_data = mono_ns();
 	if (!x->headers_done) {
 		/* Body without a header block end (HTTP/0.9 style); treat as headers done. */
 		long code = 0;
@@ -905,6 +1000,15 @@ static size_t on_write(char *p, size_t sz, size_t nm, void *ud)
 			n < TRACE_BODY_MAX - x->trace_resp.len ? n
 							       : TRACE_BODY_MAX - x->trace_resp.len);
 	if (!x->line_mode) {
+		if (n > x->e->body_budget - x->e->body_bytes) {
+			char s[32];
+			fmt_size(x->e->body_budget, s, sizeof(s));
+			x->fail = HTTP_E_TOO_BIG;
+			snprintf(x->failmsg, sizeof(x->failmsg), "the replies in flight hold more than "
+				 "%s together (the engine's budget for buffered bodies)", s);
+			return 0;
+		}
+		x->e->body_bytes += n;
 		if (buf_add(&x->resp.body, p, n)) {
 			x->fail = HTTP_E_TOO_BIG;
 			snprintf(x->failmsg, sizeof(x->failmsg), "response body too large");
@@ -985,6 +1089,14 @@ static void classify(struct xfer *x, CURLcode rc, int connected)
 	if (x->fail) {
 		r->err = x->fail;
 		snprintf(r->errmsg, sizeof(r->errmsg), "%s", x->failmsg);
+		return;
+	}
+	if (x->open_errno) {
+		long lim = 0;
+		http_fd_budget(&lim);
+		r->err = HTTP_E_LOCAL;
+		snprintf(r->errmsg, sizeof(r->errmsg), "local error, not the server's: cannot open "
+			 "a socket: %s (ulimit -n is %ld)", strerror(x->open_errno), lim);
 		return;
 	}
 	long oserr = 0;
@@ -1088,6 +1200,16 @@ static void classify(struct xfer *x, CURLcode rc, int connected)
 		r->err = HTTP_E_TOO_BIG;
 		snprintf(r->errmsg, sizeof(r->errmsg), "response body too large");
 		break;
+	case CURLE_OUT_OF_MEMORY:
+		if (!x->headers_done) {
+			/* libcurl's cap on a response's headers, not this host's memory */
+			r->err = HTTP_E_TOO_BIG;
+			snprintf(r->errmsg, sizeof(r->errmsg), "response headers too large");
+		} else {
+			r->err = HTTP_E_OTHER;
+			snprintf(r->errmsg, sizeof(r->errmsg), "out of memory: %s", detail);
+		}
+		break;
 	case CURLE_URL_MALFORMAT:
 	case CURLE_UNSUPPORTED_PROTOCOL:
 		r->err = HTTP_E_OTHER;
@@ -1157,6 +1279,29 @@ static void trace_done(struct http_engine *e, struct xfer *x)
 	buf_release(&b);
 }
 
+/* The leaf certificate's "Expire date" from CURLINFO_CERTINFO ("Jan  2 03:04:05 2027 GMT"),
+ * as seconds since the epoch; 0 when not known (a reused connection has none). */
+static int64_t cert_expiry(CURL *h)
+{
+	struct curl_certinfo *ci = NULL;
+	if (curl_easy_getinfo(h, CURLINFO_CERTINFO, &ci) != CURLE_OK || !ci || ci->num_of_certs < 1)
+		return 0;
+	for (struct curl_slist *l = ci->certinfo[0]; l; l = l->next) {
+		if (strncmp(l->data, "Expire date:", 12))
+			continue;
+		struct tm tm;
+		memset(&tm, 0, sizeof(tm));
+		const char *v = l->data + 12;
+		while (*v == ' ')
+			v++;
+		const char *end = strptime(v, "%b %d %H:%M:%S %Y", &tm);
+		if (!end)
+			return 0;
+		return (int64_t)timegm(&tm);
+	}
+	return 0;
+}
+
 /* Complete x: remove it from curl, fill the response, call on_done, recycle. */
 static void finish(struct http_engine *e, struct xfer *x, CURLcode rc, int aborted)
 {
@@ -1191,6 +1336,9 @@ static void finish(struct http_engine *e, struct xfer *x, CURLcode rc, int abort
 	if (aborted)
 		rc = CURLE_ABORTED_BY_CALLBACK;
 	classify(x, rc, connected);
+	text_redact(x->resp.errmsg);
+	if (x->certinfo && x->added)
+		r->cert_expiry_s = cert_expiry(x->h);
 	if (x->line_mode && rc == CURLE_OK && !x->fail) {
 		int lr = http_lines_finish(&x->lines, x->on_line, x->ud, now);
 		if (lr < 0) {
@@ -1205,6 +1353,14 @@ static void finish(struct http_engine *e, struct xfer *x, CURLcode rc, int abort
 		curl_multi_remove_handle(e->multi, x->h);
 		x->added = 0;
 	}
+	if (x->stall_ns) {
+		e->nstall--;
+		x->stall_ns = 0;
+	}
+	if (!x->line_mode) {
+		size_t held = x->resp.body.len < e->body_bytes ? x->resp.body.len : e->body_bytes;
+		e->body_bytes -= held;
+	}
 	e->slots[x->slot] = NULL;
 	e->freeslots[e->nfree++] = x->slot;
 	e->active--;
@@ -1215,6 +1371,31 @@ static void finish(struct http_engine *e, struct xfer *x, CURLcode rc, int abort
 	if (x->on_done)
 		x->on_done(x->ud, r);
 	xfer_put(e, x);
+}
+
+#define STALL_TICK_NS 50000000LL
+
+/* Fail the transfers whose body stopped for their stall_ns (outside libcurl's callbacks). */
+static void stall_scan(struct http_engine *e)
+{
+	if (!e->nstall || e->in_curl)
+		return;
+	int64_t now = mono_ns();
+	if (now < e->stall_check_at)
+		return;
+	e->stall_check_at = now + STALL_TICK_NS;
+	/* on_done may submit: slots can move, so index them afresh each time */
+	for (size_t i = 0; i < e->nslots; i++) {
+		struct xfer *x = e->slots[i];
+		if (!x || !x->stall_ns || !x->last_data || x->fail ||
+		    now - x->last_data < x->stall_ns)
+			continue;
+		char d[32];
+		units_fmt_duration(x->stall_ns, d, sizeof(d));
+		x->fail = HTTP_E_STALL;
+		snprintf(x->failmsg, sizeof(x->failmsg), "stalled: a gap of %s with no data", d);
+		finish(e, x, CURLE_ABORTED_BY_CALLBACK, 1);
+	}
 }
 
 void http_cancel(struct http_engine *e, long id)
@@ -1329,6 +1510,13 @@ int http_poll(struct http_engine *e, int64_t timeout_ns, int extra_fd, int *extr
 
 	int64_t now = mono_ns();
 	int64_t wait = timeout_ns;
+	if (e->nstall) {
+		int64_t t = e->stall_check_at - now;
+		if (t < 0)
+			t = 0;
+		if (wait < 0 || t < wait)
+			wait = t;
+	}
 	if (e->timer_at >= 0) {
 		int64_t t = e->timer_at - now;
 		if (t < 0)
@@ -1388,6 +1576,10 @@ int http_poll(struct http_engine *e, int64_t timeout_ns, int extra_fd, int *extr
 	if (extra_reg)
 		epoll_ctl(e->epfd, EPOLL_CTL_DEL, extra_fd, &ev);
 	settle(e);
+	if (e->nstall) {
+		stall_scan(e);
+		settle(e);
+	}
 	return ret < 0 ? -1 : (int)e->active;
 }
 

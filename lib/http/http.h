@@ -29,13 +29,18 @@ enum http_err {
 	HTTP_E_TRUNCATED,    /* connection closed mid-body (incomplete chunked/Content-Length) */
 	HTTP_E_TOO_BIG,      /* body over the request's cap, or a line over HTTP_LINE_MAX */
 	HTTP_E_ABORTED,      /* a callback asked to stop, or http_cancel() */
+	HTTP_E_STALL,        /* no body byte for http_req.stall_ns */
+	HTTP_E_LOCAL,        /* a local resource ran out (file descriptors): not the server */
 	HTTP_E_OTHER,
 };
 
 /* Longest body line accepted in line mode (Ollama's own client uses 8 MB). */
 #define HTTP_LINE_MAX (8u * 1024 * 1024)
-/* Default body cap when http_req.max_body is 0. */
-#define HTTP_BODY_MAX_DEFAULT (64u * 1024 * 1024)
+/* Default body cap when http_req.max_body is 0: API replies that are not streamed (ps,
+ * tags, show, version) are far smaller. */
+#define HTTP_BODY_MAX_DEFAULT (8u * 1024 * 1024)
+/* Default budget for the bodies that all transfers in flight buffer together. */
+#define HTTP_BODY_BUDGET_DEFAULT (256u * 1024 * 1024)
 
 struct http_timing {
 	int64_t start;      /* submitted (or scheduled send time, see http_req.start_at) */
@@ -56,6 +61,9 @@ struct http_response {
 	const char *method;
 	size_t bytes;              /* body bytes received */
 	int reused;                /* the connection was reused */
+	int64_t cert_expiry_s;     /* with req.certinfo: the server certificate's notAfter
+				      (seconds since the epoch), 0 when not known */
+	char tls_version[16];      /* with req.certinfo: "TLSv1.3", ... ("" when not known) */
 	/* The first response header named in http_req.capture ("" when none came). */
 	char header_name[64];
 	char header_value[256];
@@ -69,8 +77,11 @@ struct http_req {
 	const char *content_type;  /* default "application/json" when a body is given */
 	const char *accept;        /* optional Accept header */
 	int64_t timeout_ns;        /* whole request; 0 = none */
+	int64_t stall_ns;          /* fail with HTTP_E_STALL when, once the body started, no
+				      byte arrives for this long; 0 = none (checked every 50 ms) */
 	int64_t connect_timeout_ns;/* 0 = 10 s */
 	size_t max_body;           /* 0 = HTTP_BODY_MAX_DEFAULT */
+	int certinfo;              /* https: fill resp.cert_expiry_s (on a new connection) */
 	/*
 	 * Line mode: instead of buffering the body, call on_line for every complete line
 	 * (LF-terminated, CR stripped; a final unterminated line is delivered at the end).
@@ -99,8 +110,12 @@ struct http_req {
 
 struct http_engine_opts {
 	int insecure;              /* skip TLS verification */
+	const char *ca_file;       /* trust the CAs in this PEM file (NULL: the system's) */
 	const char *bearer_token;  /* sent as Authorization: Bearer; copied, wiped on free */
+	const char *bearer_scope;  /* only to URLs of this origin (scheme://host:port); NULL:
+				      to every URL */
 	long max_host_conns;       /* 0 = unlimited */
+	size_t body_budget;        /* bytes all buffered bodies may hold together; 0 = default */
 	const char *user_agent;    /* default "obridge/<version>" */
 	/* Tracing for -v: one message per finished request (method, URL, status, timings);
 	 * with trace_bodies also request and response bodies. Never includes the token. */
@@ -155,6 +170,15 @@ const char *http_err_name(enum http_err err);
  *  - http_engine_new() raises the soft RLIMIT_NOFILE to the hard limit (bench needs
  *    thousands of sockets).
  */
+
+/*
+ * File descriptors this process can give to connections: the soft RLIMIT_NOFILE (raised
+ * to the hard limit first) less a reserve for the store, stdio and the event loop.
+ * Every engine caps its open connections at this (requests beyond it wait their turn);
+ * *limit receives the soft limit.
+ */
+long http_fd_budget(long *limit);
+#define HTTP_FD_RESERVE 24
 
 /* Stop every request in flight (on_done with HTTP_E_ABORTED for each); requests that
  * those callbacks submit are left running. */

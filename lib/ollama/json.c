@@ -73,11 +73,15 @@ static int get_i64(const cJSON *o, const char *k, int64_t *out, int *present, co
 		return 0;
 	if (!cJSON_IsNumber(v))
 		return seterr(err, "%s: '%s' is not a number", what, k);
+	/* saturate at 1e18 (an exabyte, 31 years of ns): a few of them still add up in
+	 * int64, and no cast overflows (1e308 from a broken or hostile server) */
 	double d = v->valuedouble;
-	if (d >= 9.2e18)
-		*out = INT64_MAX;
-	else if (d <= -9.2e18)
-		*out = INT64_MIN;
+	if (d != d)
+		*out = 0;
+	else if (d >= 1e18)
+		*out = 1000000000000000000LL;
+	else if (d <= -1e18)
+		*out = -1000000000000000000LL;
 	else
 		*out = (int64_t)d;
 	if (present)
@@ -97,13 +101,34 @@ static int get_u64(const cJSON *o, const char *k, uint64_t *out, const char *wha
 }
 
 /*
+ * A count or a duration from a server as an integer in [0, OLLAMA_NUM_MAX]: NaN, negative
+ * and absurd values (1e308) are clamped before the cast, so that no cast overflows and no
+ * sum of them overflows either (1e15 ns is 11 days; 1e15 tokens is more than any run).
+ */
+#define OLLAMA_NUM_MAX 1e15
+static int64_t clamp_count(double d)
+{
+	if (!(d > 0))
+		return 0;
+	if (d > OLLAMA_NUM_MAX)
+		d = OLLAMA_NUM_MAX;
+	return (int64_t)d;
+}
+
+/*
  * An RFC 3339 time as wall ns. Ollama's "forever" is ~292 years ahead, beyond int64
- * nanoseconds: far-future years give INT64_MAX, far-past ones (Go's zero time) INT64_MIN.
+ * nanoseconds: far-future years give INT64_MAX, far-past ones (Go's zero time) 1.
  */
 static int parse_time(const char *s, int64_t *ns)
 {
-	if (time_parse_rfc3339(s, ns) == 0)
+	if (time_parse_rfc3339(s, ns) == 0) {
+		/* Go's zero time (0001-01-01) or any time before 1970: "in the past", kept
+		 * non-zero (0 means "none") and far from INT64_MIN, so that expires - now
+		 * cannot overflow */
+		if (*ns <= 0)
+			*ns = 1;
 		return 0;
+	}
 	if (strlen(s) < 20 || s[4] != '-' || s[7] != '-')
 		return -1;
 	int y = 0;
@@ -117,7 +142,7 @@ static int parse_time(const char *s, int64_t *ns)
 		return 0;
 	}
 	if (y <= 1677) {
-		*ns = INT64_MIN;
+		*ns = 1;
 		return 0;
 	}
 	return -1;
@@ -379,6 +404,10 @@ int ollama_parse_ps(const char *json, size_t len, struct ollama_ps *out, char *e
 			rr |= get_str(it, "expires_at", &m->expires_at_raw, what, err);
 			rr |= get_i64(it, "context_length", &m->context_length,
 				      &m->has_context_length, what, err);
+			if (m->context_length < 0)
+				m->context_length = 0;
+			if (m->context_length > INT32_MAX)
+				m->context_length = INT32_MAX;
 			if (!rr && !*m->name) {
 				if (*m->model) {
 					free(m->name);
@@ -457,9 +486,9 @@ int ollama_parse_show(const char *json, size_t len, struct ollama_show *out, cha
 				if (!dot || !cJSON_IsNumber(it))
 					continue;
 				if (strcmp(dot, ".context_length") == 0)
-					out->context_length = (int64_t)it->valuedouble;
+					out->context_length = clamp_count(it->valuedouble);
 				else if (strcmp(dot, ".embedding_length") == 0)
-					out->embedding_length = (int64_t)it->valuedouble;
+					out->embedding_length = clamp_count(it->valuedouble);
 			}
 		}
 	}
@@ -575,6 +604,11 @@ static double num_of(const cJSON *o, const char *k)
 	return cJSON_IsNumber(v) ? v->valuedouble : 0;
 }
 
+static int64_t num_i64(const cJSON *o, const char *k)
+{
+	return clamp_count(num_of(o, k));
+}
+
 static void native_chunk(struct ollama_chunk *c, const cJSON *j)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "response");
@@ -597,12 +631,12 @@ static void native_chunk(struct ollama_chunk *c, const cJSON *j)
 		snprintf(c->done_reason, sizeof(c->done_reason), "success");
 	}
 	if (c->done) {
-		c->total_duration = (int64_t)num_of(j, "total_duration");
-		c->load_duration = (int64_t)num_of(j, "load_duration");
-		c->prompt_eval_count = (int64_t)num_of(j, "prompt_eval_count");
-		c->prompt_eval_duration = (int64_t)num_of(j, "prompt_eval_duration");
-		c->eval_count = (int64_t)num_of(j, "eval_count");
-		c->eval_duration = (int64_t)num_of(j, "eval_duration");
+		c->total_duration = num_i64(j, "total_duration");
+		c->load_duration = num_i64(j, "load_duration");
+		c->prompt_eval_count = num_i64(j, "prompt_eval_count");
+		c->prompt_eval_duration = num_i64(j, "prompt_eval_duration");
+		c->eval_count = num_i64(j, "eval_count");
+		c->eval_duration = num_i64(j, "eval_duration");
 	}
 }
 
@@ -632,8 +666,8 @@ static void openai_chunk(struct ollama_chunk *c, const cJSON *j)
 	const cJSON *u = cJSON_GetObjectItemCaseSensitive(j, "usage");
 	if (cJSON_IsObject(u)) {
 		c->has_usage = 1;
-		c->prompt_tokens = (int64_t)num_of(u, "prompt_tokens");
-		c->completion_tokens = (int64_t)num_of(u, "completion_tokens");
+		c->prompt_tokens = num_i64(u, "prompt_tokens");
+		c->completion_tokens = num_i64(u, "completion_tokens");
 	}
 }
 

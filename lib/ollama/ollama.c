@@ -113,6 +113,7 @@ const char *ollama_err_name(enum ollama_err e)
 	case OLLAMA_E_MALFORMED: return "malformed";
 	case OLLAMA_E_TOO_BIG: return "too-big";
 	case OLLAMA_E_ABORTED: return "aborted";
+	case OLLAMA_E_STALL: return "stall";
 	case OLLAMA_E_OTHER: return "other";
 	}
 	return "other";
@@ -130,6 +131,8 @@ static enum ollama_err from_http(enum http_err e)
 	case HTTP_E_TRUNCATED: return OLLAMA_E_TRUNCATED;
 	case HTTP_E_TOO_BIG: return OLLAMA_E_TOO_BIG;
 	case HTTP_E_ABORTED: return OLLAMA_E_ABORTED;
+	case HTTP_E_STALL: return OLLAMA_E_STALL;
+	case HTTP_E_LOCAL: return OLLAMA_E_OTHER;
 	case HTTP_E_OTHER: return OLLAMA_E_OTHER;
 	}
 	return OLLAMA_E_OTHER;
@@ -646,6 +649,7 @@ long ollama_stream_submit(struct http_engine *e, const struct ollama_stream_req 
 	h.body = r->body ? r->body : "{}";
 	h.accept = r->wire == OLLAMA_WIRE_OPENAI ? "text/event-stream" : "application/x-ndjson";
 	h.timeout_ns = r->timeout_ns;
+	h.stall_ns = r->stall_ns;
 	h.start_at = r->start_at;
 	h.line_mode = 1;
 	h.on_line = stream_line;

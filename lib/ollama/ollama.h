@@ -228,6 +228,7 @@ enum ollama_err {
 	OLLAMA_E_MALFORMED,        /* invalid JSON */
 	OLLAMA_E_TOO_BIG,          /* body or line over the cap */
 	OLLAMA_E_ABORTED,          /* cancelled */
+	OLLAMA_E_STALL,            /* the stream stopped for longer than stall_ns */
 	OLLAMA_E_OTHER,
 };
 
@@ -378,6 +379,7 @@ struct ollama_stream_req {
 	const char *body;
 	enum ollama_wire wire;
 	int64_t timeout_ns;
+	int64_t stall_ns;          /* a gap this long in the stream fails it (0: none) */
 	int64_t start_at;          /* intended send time for open-loop runs; 0 = now */
 	struct buf *keep_text;     /* optional: collect the generated text here */
 	int (*on_line)(void *ud, const struct ollama_stream *s, int is_token, int64_t t_ns);

@@ -411,6 +411,21 @@ static int resolve(const char *host, int port, struct sockaddr_storage *ss, char
 	return 0;
 }
 
+/* The errno a plain bind() to ss gets (0 when it works), for a clear listen error. */
+static int bind_errno(const struct sockaddr_storage *ss)
+{
+	int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return errno;
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	socklen_t len = ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+						  : sizeof(struct sockaddr_in);
+	int e = bind(fd, (const struct sockaddr *)ss, len) < 0 ? errno : 0;
+	close(fd);
+	return e;
+}
+
 static int inst_listen(struct siminst *in, char *err)
 {
 	struct sim *s = in->sim;
@@ -437,8 +452,12 @@ static int inst_listen(struct siminst *in, char *err)
 				 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
 				 MHD_OPTION_END);
 	/* clang-format on */
-	if (!in->d)
-		return seterr(err, "cannot listen on %s:%d (port in use?)", s->host, in->port);
+	if (!in->d) {
+		/* say why: the address is not this host's, the port is taken, ... */
+		int e = bind_errno(&ss);
+		return seterr(err, "cannot listen on %s:%d: %s", s->host, in->port,
+			      e ? strerror(e) : "the HTTP server did not start");
+	}
 	const union MHD_DaemonInfo *di = MHD_get_daemon_info(in->d, MHD_DAEMON_INFO_EPOLL_FD);
 	if (!di) {
 		MHD_stop_daemon(in->d);

@@ -59,6 +59,9 @@ static const char *const migrations[] = {
 	");"
 	"CREATE INDEX probes_instance_t ON probes(instance, t_ns);"
 	"CREATE INDEX probes_run ON probes(run_id);",
+	/* 2: the process that runs a run, so that one whose process died can be told */
+	"ALTER TABLE runs ADD COLUMN pid INTEGER;"
+	"ALTER TABLE runs ADD COLUMN host TEXT;",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION,

@@ -5,12 +5,15 @@
 #include "store-internal.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../util/util.h"
 #include "../banned.h"
@@ -18,8 +21,8 @@
 #define RUN_COLS "id, kind, status, started_ns, finished_ns, target, fingerprint, params, summary"
 
 static const char *const stmt_sql[ST__COUNT] = {
-	[ST_RUN_BEGIN] = "INSERT INTO runs (kind, status, started_ns, target, fingerprint, params) "
-			 "VALUES (?1, 'running', ?2, ?3, ?4, ?5)",
+	[ST_RUN_BEGIN] = "INSERT INTO runs (kind, status, started_ns, target, fingerprint, params, "
+			 "pid, host) VALUES (?1, 'running', ?2, ?3, ?4, ?5, ?6, ?7)",
 	[ST_RUN_FINISH] = "UPDATE runs SET status = ?2, summary = coalesce(?3, summary), "
 			  "finished_ns = ?4 WHERE id = ?1",
 	[ST_STEP_ADD] = "INSERT INTO steps (run_id, idx, label, summary, hist) "
@@ -180,6 +183,95 @@ static int set_wal(struct store *s, char *err)
 	}
 }
 
+/*
+ * The store holds error texts, prompts and hook output: create it 0600 (SQLite gives its
+ * -wal and -shm files the database's mode) and take group and other access away from one
+ * that we own and that has them.
+ */
+static int store_make_private(const char *path, char *err)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		if (errno == EACCES || errno == EROFS)
+			return 0; /* read-only use: sqlite says what it can do */
+		return seterr(err, "cannot open store '%s': %s", path, strerror(errno));
+	}
+	struct stat st;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+	    (st.st_mode & 077))
+		fchmod(fd, st.st_mode & 0700);
+	close(fd);
+	for (int i = 0; i < 2; i++) {
+		char *side = xasprintf("%s%s", path, i ? "-shm" : "-wal");
+		if (stat(side, &st) == 0 && st.st_uid == geteuid() && (st.st_mode & 077))
+			chmod(side, st.st_mode & 0700);
+		free(side);
+	}
+	return 0;
+}
+
+static void store_host(char *out, size_t n)
+{
+	if (gethostname(out, n) < 0)
+		snprintf(out, n, "?");
+	out[n - 1] = '\0';
+}
+
+/* Whether pid is a live obridge process on this host (not a zombie, not a reused pid). */
+static int obridge_alive(int64_t pid)
+{
+	if (pid <= 0 || pid > INT32_MAX)
+		return 0;
+	if (kill((pid_t)pid, 0) < 0 && errno == ESRCH)
+		return 0;
+	char path[64], stat[256] = "";
+	snprintf(path, sizeof(path), "/proc/%" PRId64 "/stat", pid);
+	FILE *fp = fopen(path, "r");
+	if (!fp)
+		return 1; /* no /proc: kill() said it exists */
+	size_t l = fread(stat, 1, sizeof(stat) - 1, fp);
+	fclose(fp);
+	stat[l] = '\0';
+	/* "pid (comm) S ...": a zombie is dead; another program took the pid */
+	const char *close = strrchr(stat, ')');
+	if (!strstr(stat, "(obridge)") || !close || close[1] != ' ' || close[2] == 'Z')
+		return 0;
+	return 1;
+}
+
+/*
+ * Runs still 'running' whose process on this host is gone (kill -9, a crash, a power cut)
+ * are marked 'interrupted', so that history, show and top show no phantom. Best effort: a
+ * busy or read-only store is left as it is.
+ */
+static void store_reap_stale(struct store *s)
+{
+	char host[256];
+	store_host(host, sizeof(host));
+	sqlite3_stmt *st = NULL;
+	int64_t ids[64];
+	size_t n = 0;
+	if (sqlite3_prepare_v2(s->db, "SELECT id, pid FROM runs WHERE status = 'running' AND "
+			       "host = ?1 AND pid IS NOT NULL", -1, &st, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_text(st, 1, host, -1, SQLITE_TRANSIENT);
+	while (n < ARRAY_SIZE(ids) && sqlite3_step(st) == SQLITE_ROW)
+		if (!obridge_alive(sqlite3_column_int64(st, 1)))
+			ids[n++] = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (!n || sqlite3_prepare_v2(s->db, "UPDATE runs SET status = 'interrupted', finished_ns = "
+				     "?2 WHERE id = ?1 AND status = 'running'", -1, &st,
+				     NULL) != SQLITE_OK)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_bind_int64(st, 1, ids[i]);
+		sqlite3_bind_int64(st, 2, wall_ns());
+		sqlite3_step(st);
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+}
+
 int store_open(struct store **out, const char *path, char *err)
 {
 	*out = NULL;
@@ -209,6 +301,8 @@ int store_open(struct store **out, const char *path, char *err)
 		}
 	}
 
+	if (!mem && store_make_private(path, err) < 0)
+		return STORE_ERR;
 	struct store *s = xcalloc(1, sizeof(*s));
 	s->path = xstrdup(path);
 	int ret = STORE_ERR;
@@ -243,6 +337,7 @@ int store_open(struct store **out, const char *path, char *err)
 	ret = store_migrate(s, err);
 	if (ret != STORE_OK)
 		goto fail;
+	store_reap_stale(s);
 	*out = s;
 	return STORE_OK;
 
@@ -308,9 +403,12 @@ static void stmt_done(sqlite3_stmt *st)
 
 static void bind_text(sqlite3_stmt *st, int i, const char *v)
 {
-	if (v)
-		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
-	else
+	if (v) {
+		/* nothing stored carries a secret (an echoed key, URL credentials) */
+		char *c = text_redact(xstrdup(v));
+		sqlite3_bind_text(st, i, c, -1, SQLITE_TRANSIENT);
+		free(c);
+	} else
 		sqlite3_bind_null(st, i);
 }
 
@@ -391,6 +489,10 @@ int store_run_begin(struct store *s, const char *kind, const char *target,
 	bind_text(st, 3, target ? target : "");
 	bind_text(st, 4, fingerprint_json);
 	bind_text(st, 5, params_json);
+	char host[256];
+	store_host(host, sizeof(host));
+	sqlite3_bind_int64(st, 6, (int64_t)getpid());
+	bind_text(st, 7, host);
 	if (write_begin(s, err) < 0) {
 		stmt_done(st);
 		return -1;

@@ -18,7 +18,7 @@
 struct store;
 
 /* The schema version this obridge writes and understands. */
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 enum store_status_code {
 	STORE_OK = 0,

@@ -267,7 +267,7 @@ int units_parse_size(const char *s, uint64_t *bytes, char *err)
 {
 	char *end;
 	double v = strtod(s, &end);
-	if (end == s || v < 0)
+	if (end == s || !(v >= 0)) /* also NaN */
 		return seterr(err, "invalid size '%s'", s);
 	double mul = 1;
 	switch (*end) {
@@ -283,6 +283,8 @@ int units_parse_size(const char *s, uint64_t *bytes, char *err)
 		end++;
 	if (*end)
 		return seterr(err, "invalid size '%s'", s);
+	if (!(v * mul < 9.2e18)) /* found by fuzzing: 4e99 overflowed the cast */
+		return seterr(err, "size '%s' is too large", s);
 	*bytes = (uint64_t)(v * mul);
 	return 0;
 }

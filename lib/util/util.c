@@ -287,7 +287,7 @@ char *text_sanitize(char *dst, size_t n, const char *src)
 		s += l;
 	}
 	dst[o] = '\0';
-	return dst;
+	return text_redact(dst);
 }
 
 char *text_sanitize_dup(const char *src)

@@ -52,6 +52,16 @@ size_t strlcpy_(char *dst, const char *src, size_t n);
 /* Levenshtein distance, for did-you-mean suggestions. */
 int edit_distance(const char *a, const char *b);
 
+/*
+ * Remember a secret (an API key) so that text_redact masks it; at most a few are kept.
+ * text_redact(s) masks, in place, noted secrets, the values after "Bearer ", "Basic " and
+ * "Authorization:", and the user information of URLs (the "u:p" of "http://u:p@h" becomes "***").
+ * The text never grows. text_sanitize redacts too: every text from a server passes there.
+ */
+void secret_note(const char *s);
+void secret_forget_all(void);
+char *text_redact(char *s);
+
 /* Securely wipe then free a secret string. */
 void secret_free(char *s);
 

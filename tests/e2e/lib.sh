@@ -195,6 +195,66 @@ sim_stop() {
 	return 0
 }
 
+# nginx_start NAME: start nginx on a free port with the server-block body read from stdin
+# (@PORT@ is replaced by the port); sets NGX_PORT and NGX_URL; the access log,
+# "$NGX_DIR/NAME.log", has one line per request: the Authorization header and the URI.
+# With NGX_TLS="CERT KEY" (PEM files) it listens with TLS and NGX_URL is https.
+nginx_start() {
+	NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+	[ -x "$NGINX" ] || { echo "nginx_start: no nginx" >&2; return 1; }
+	NGX_DIR="$TRASH/nginx-$1"
+	mkdir -p "$NGX_DIR"
+	_body=$(cat)
+	_tries=0
+	while [ $_tries -lt 8 ]; do
+		_tries=$((_tries + 1))
+		NGX_PORT=$(_rand_port)
+		cat >"$NGX_DIR/nginx.conf" <<NGXEOF
+worker_processes 1;
+daemon off;
+pid $NGX_DIR/nginx.pid;
+error_log $NGX_DIR/error.log;
+events { worker_connections 256; }
+http {
+	log_format auth '\$http_authorization \$request_uri';
+	access_log $NGX_DIR/$1.log auth;
+	client_body_temp_path $NGX_DIR/body;
+	proxy_temp_path $NGX_DIR/proxy;
+	fastcgi_temp_path $NGX_DIR/fastcgi;
+	uwsgi_temp_path $NGX_DIR/uwsgi;
+	scgi_temp_path $NGX_DIR/scgi;
+	server {
+		listen 127.0.0.1:$NGX_PORT${NGX_TLS:+ ssl};
+$([ -n "${NGX_TLS:-}" ] && printf '\t\tssl_certificate %s;\n\t\tssl_certificate_key %s;\n' $NGX_TLS)
+		default_type application/json;
+$(printf '%s\n' "$_body" | sed "s/@PORT@/$NGX_PORT/g")
+	}
+}
+NGXEOF
+		"$NGINX" -p "$NGX_DIR" -c "$NGX_DIR/nginx.conf" 2>>"$NGX_DIR/start.log" &
+		_ngx=$!
+		_n=0
+		while [ $_n -lt 100 ]; do
+			_scheme=http
+			[ -n "${NGX_TLS:-}" ] && _scheme=https
+			if curl -s -k -o /dev/null "$_scheme://127.0.0.1:$NGX_PORT/"; then
+				SIM_PIDS="$SIM_PIDS $_ngx"
+				NGX_URL="$_scheme://127.0.0.1:$NGX_PORT"
+				: >"$NGX_DIR/$1.log"
+				return 0
+			fi
+			kill -0 "$_ngx" 2>/dev/null || break
+			sleep 0.05
+			_n=$((_n + 1))
+		done
+		kill "$_ngx" 2>/dev/null
+		wait "$_ngx" 2>/dev/null
+	done
+	echo "nginx_start: could not start nginx:" >&2
+	cat "$NGX_DIR/error.log" "$NGX_DIR/start.log" >&2
+	return 1
+}
+
 # pidfile_stop FILE: stop the processes whose pids FILE lists (servers started in test
 # bodies, which run in subshells) and wait until they are gone; empties FILE.
 pidfile_stop() {

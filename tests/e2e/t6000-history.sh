@@ -50,7 +50,7 @@ test_expect_success 'empty store: message on stderr, nothing on stdout, exit 0' 
 
 test_expect_success 'the store was created with the current schema in WAL mode' '
 	test -s "$OBRIDGE_DB" &&
-	test "$(sqlite3 "$OBRIDGE_DB" "PRAGMA user_version")" = 1 &&
+	test "$(sqlite3 "$OBRIDGE_DB" "PRAGMA user_version")" = 2 &&
 	test "$(sqlite3 "$OBRIDGE_DB" "PRAGMA journal_mode")" = wal &&
 	sqlite3 "$OBRIDGE_DB" .tables >tables &&
 	for t in runs steps samples probes; do grep_q "$t" tables || return 1; done
@@ -189,7 +189,7 @@ test_expect_success 'newer schema: exit 3, message names path and versions, file
 	sum1=$(sha256sum <newer.db) &&
 	expect_code 3 "$OBRIDGE" --db "$TRASH/newer.db" history >out 2>err &&
 	grep_q "cannot open store .$TRASH/newer.db." err &&
-	grep_q "99" err && grep_q "version 1" err &&
+	grep_q "99" err && grep_q "version 2" err &&
 	test "$(sha256sum <newer.db)" = "$sum1" &&
 	test "$(sqlite3 newer.db "PRAGMA journal_mode")" = delete &&
 	(export OBRIDGE_DB="$TRASH/newer.db" && expect_code 3 "$OBRIDGE" history --json >out 2>err) &&

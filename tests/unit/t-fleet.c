@@ -403,6 +403,27 @@ static void test_resolve(void **state)
 	rmdir(dir);
 }
 
+/* Found by make fuzz: api_key_file freed ca_file (a leak, and a use after free). */
+static void test_fuzz_regressions(void **state)
+{
+	(void)state;
+	char err[ERR_MAX];
+	struct fleet f;
+	static const char ok[] = "[fleet]\nca_file = /a.pem\napi_key_file = /k\n"
+				 "api_key_scope = all\n\n[instance a]\nurl = http://h\n";
+	assert_int_equal(fleet_parse(&f, ok, sizeof(ok) - 1, "t.conf", err), 0);
+	assert_string_equal(f.ca_file, "/a.pem");
+	assert_string_equal(f.api_key_file, "/k");
+	assert_true(f.api_key_all);
+	fleet_release(&f);
+	static const char bad[] = "[fleet]\nca_file = prod\napi_key_scope = name = prod\n";
+	assert_int_equal(fleet_parse(&f, bad, sizeof(bad) - 1, "t.conf", err), -1);
+	assert_non_null(strstr(err, "t.conf:3: api_key_scope"));
+	static const char dup[] = "[fleet]\nca_file = a\nca_file = b\n";
+	assert_int_equal(fleet_parse(&f, dup, sizeof(dup) - 1, "t.conf", err), -1);
+	assert_non_null(strstr(err, "t.conf:3: duplicate key 'ca_file' in [fleet] (first at line 2)"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -410,6 +431,7 @@ int main(void)
 		cmocka_unit_test(test_deploy_keys),  cmocka_unit_test(test_k8s),
 		cmocka_unit_test(test_long_line),    cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_host_url),     cmocka_unit_test(test_resolve),
+		cmocka_unit_test(test_fuzz_regressions),
 	};
 	return cmocka_run_group_tests_name("fleet", tests, NULL, NULL);
 }

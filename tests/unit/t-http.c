@@ -698,6 +698,34 @@ static void test_too_big(void **state)
 	http_engine_free(e);
 }
 
+/* The budget for the bodies of all transfers in flight, beside the per-reply cap. */
+static void test_body_budget(void **state)
+{
+	(void)state;
+	char err[ERR_MAX];
+	struct http_engine_opts o = { 0 };
+	o.body_budget = 3000;
+	struct http_engine *e = http_engine_new(&o, err);
+	assert_non_null(e);
+	char url[128];
+	url_of(url, sizeof(url), "/big");
+	struct http_req r = { 0 };
+	r.url = url;
+	struct result *a = calloc(1, sizeof(*a));
+	run_one(e, &r, a);
+	assert_int_equal(a->err, HTTP_E_TOO_BIG);
+	assert_non_null(strstr(a->errmsg, "more than 3000 bytes together"));
+	/* what a finished reply held is given back: a small one fits again */
+	for (int i = 0; i < 3; i++) {
+		memset(a, 0, sizeof(*a));
+		url_of(url, sizeof(url), "/ok");
+		run_one(e, &r, a);
+		assert_int_equal(a->err, HTTP_OK);
+	}
+	free(a);
+	http_engine_free(e);
+}
+
 static void test_error_status_line_mode(void **state)
 {
 	(void)state;
@@ -1263,6 +1291,7 @@ int main(void)
 		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_too_big),
+		cmocka_unit_test(test_body_budget),
 		cmocka_unit_test(test_error_status_line_mode),
 		cmocka_unit_test(test_cancel),
 		cmocka_unit_test(test_bad_url),

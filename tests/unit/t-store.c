@@ -202,7 +202,7 @@ static void test_newer_schema(void **state)
 	assert_null(s);
 	assert_non_null(strstr(err, path));
 	assert_non_null(strstr(err, "99"));
-	assert_non_null(strstr(err, "version 1"));
+	assert_non_null(strstr(err, "version 2"));
 	char *after = slurp(path, &len1);
 	assert_int_equal(len0, len1);
 	assert_memory_equal(before, after, len0);

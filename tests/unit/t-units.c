@@ -204,13 +204,60 @@ static void test_buf(void **state)
 	buf_release(&b);
 }
 
+/* Regressions found by make fuzz. */
+static void test_fuzz_regressions(void **state)
+{
+	(void)state;
+	char err[ERR_MAX];
+	uint64_t b;
+	/* 4e99 bytes overflowed the cast to uint64_t (UBSan float-cast-overflow) */
+	assert_int_equal(units_parse_size("4096789999999999999999999999999999999999999999999999999"
+					  "999999999999999999999999999999999999999999999", &b, err), -1);
+	assert_non_null(strstr(err, "too large"));
+	assert_int_equal(units_parse_size("nan", &b, err), -1);
+	assert_int_equal(units_parse_size("1e30G", &b, err), -1);
+	assert_int_equal(units_parse_size("8M", &b, err), 0);
+	assert_true(b == 8u * 1024 * 1024);
+}
+
+static void test_redact(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{ "invalid key Bearer sk-123abc", "invalid key Bearer ***" },
+		{ "Authorization: Basic dXNlcjpwYXNz", "Authorization: Basic ***" },
+		{ "{\"authorization\":\"tok123\"}", "{\"authorization\":\"***\"}" },
+		{ "see http://admin:hunter2@host/x", "see http://***@host/x" },
+		{ "https://host/path@x", "https://host/path@x" },
+		{ "noted mysecretkey here", "noted *** here" },
+		{ "bearer x", "bearer *" },
+		{ "no secrets", "no secrets" },
+		{ "", "" },
+	};
+	secret_note("mysecretkey");
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		char b[128];
+		snprintf(b, sizeof(b), "%s", cases[i].in);
+		assert_string_equal(text_redact(b), cases[i].out);
+	}
+	char s[64];
+	text_sanitize(s, sizeof(s), "key\tmysecretkey\n");
+	assert_string_equal(s, "key?***?");
+	secret_forget_all();
+	snprintf(s, sizeof(s), "mysecretkey");
+	assert_string_equal(text_redact(s), "mysecretkey");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_durations), cmocka_unit_test(test_format),
 		cmocka_unit_test(test_duration_styles),
 		cmocka_unit_test(test_time),      cmocka_unit_test(test_sanitize),
-		cmocka_unit_test(test_buf),
+		cmocka_unit_test(test_buf),       cmocka_unit_test(test_redact),
+		cmocka_unit_test(test_fuzz_regressions),
 	};
 	return cmocka_run_group_tests_name("units", tests, NULL, NULL);
 }
