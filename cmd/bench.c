@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../lib/bench/bench.h"
+#include "../lib/bench/goals.h"
 #include "../lib/bench/job.h"
 #include "../lib/bench/report.h"
 #include "../lib/render/benchview.h"
@@ -18,6 +19,7 @@
 #include "../lib/bench/sweep.h"
 #include "../lib/fleet/fleet.h"
 #include "../lib/http/http.h"
+#include "../lib/render/goalsview.h"
 #include "../lib/ollama/ollama.h"
 #include "../lib/stats/hist.h"
 #include "../lib/store/store.h"
@@ -36,15 +38,16 @@ static const char *const usage[] = {
 	"",
 	CMD_OPTIONS,
 	"",
-	"Exit: 0 done, 1 some requests failed or interrupted, 2 no request succeeded,",
-	"3 usage or configuration error.",
+	"Exit: 0 done, 1 some requests failed or interrupted, or the SLOs were missed (one",
+	"step: an SLO breached; a sweep: no step meets them, or the capacity at SLO is below",
+	"--min-capacity), 2 no request succeeded, 3 usage or configuration error.",
 	NULL,
 };
 
 enum {
 	O_RATE = 256, O_ARRIVAL, O_WARMUP, O_PTOK, O_PFILE, O_MAXTOK, O_SEED, O_UNIQUE, O_API,
 	O_ENDPOINT, O_INSTANCE, O_EACH, O_MAXP95, O_KNEE, O_TIMEOUT, O_STALL, O_COLD, O_MAXIF,
-	O_SAMPLES, O_NOCHART, O_CSV,
+	O_SAMPLES, O_NOCHART, O_CSV, O_SLO, O_MINCAP,
 };
 
 static const struct cmd_opt opts[] = {
@@ -79,6 +82,11 @@ static const struct cmd_opt opts[] = {
 	OPT_VAL("max-p95", 0, O_MAXP95, CK_TEXT, "D",
 		"stop the sweep once p95 (TTFT, or E2E) exceeds D"),
 	OPT_FLAG("stop-on-knee", 0, O_KNEE, "stop the sweep once the knee is found"),
+	OPT_VAL("slo", 0, O_SLO, CK_TEXT, "KEY=D",
+		"an SLO, over the fleet file's [slo] (repeatable): ttft_p95,\n"
+		"ttft_p99, itl_p99, tpot_p95, e2e_p95, e2e_p99 or error_rate"),
+	OPT_VAL("min-capacity", 0, O_MINCAP, CK_TEXT, "N",
+		"exit 1 when the capacity at SLO is below N streams (req/s)"),
 	OPT_VAL("timeout", 0, O_TIMEOUT, CK_TEXT, "D", "per request (default 5m)"),
 	OPT_VAL("stall", 0, O_STALL, CK_TEXT, "D",
 		"a token gap this long fails the request as a stall (30s)"),
@@ -259,6 +267,18 @@ static int take_option(int c, const char *arg, struct bench_job *j, struct out_o
 	case O_EACH: j->each = 1; return 0;
 	case O_MAXP95: return opt_dur("--max-p95", arg, &j->max_p95_ns);
 	case O_KNEE: j->stop_knee = 1; return 0;
+	case O_SLO: {
+		char err[ERR_MAX];
+		if (slo_set_assign(&j->slo_cli, arg, err) < 0)
+			return cmd_usage_error("bench", "--slo: %s", err), -1;
+		return 0;
+	}
+	case O_MINCAP:
+		j->min_capacity = strtod(arg, &end);
+		if (!*arg || *end || !(j->min_capacity > 0) || j->min_capacity > 1e9)
+			return cmd_usage_error("bench", "--min-capacity must be a number above 0, "
+					       "not '%s'", arg), -1;
+		return 0;
 	case O_TIMEOUT: return opt_dur("--timeout", arg, &cfg->timeout_ns);
 	case O_STALL: return opt_dur("--stall", arg, &cfg->stall_ns);
 	case O_COLD: return opt_dur("--cold-threshold", arg, &cfg->cold_ns);
@@ -345,7 +365,8 @@ static int warm_up(struct bench *b, struct bench_job *j, struct ctx *ctx, struct
 /* The result as the options chose: JSON, CSV or the table with the knee and charts. */
 static void print_result(const struct ctx *ctx, const struct bench_job *j,
 			 const struct out_opts *oo, const struct bench_sweep *sw, int64_t run_id,
-			 const char *params, const char *fp, const char *summ)
+			 const char *params, const char *fp, const char *summ,
+			 const struct bench_goals_eval *ev)
 {
 	struct buf o = BUF_INIT;
 	char err[ERR_MAX];
@@ -370,6 +391,8 @@ static void print_result(const struct ctx *ctx, const struct bench_job *j,
 		int ascii = !cs || strcmp(cs, "UTF-8");
 		bench_render(sw->rows, sw->nrows, sw->flags | (ascii ? BENCH_VIEW_ASCII : 0),
 			     j->slo_ns, term_width(), oo->charts, &o);
+		tpot_render(sw->rows, sw->nrows, ascii ? BENCH_VIEW_ASCII : 0, &o);
+		goals_render(&j->goals, ev, sw->flags | (ascii ? BENCH_VIEW_ASCII : 0), &o);
 		if (!ctx->quiet) {
 			const struct bench_cfg *c = &j->cfg;
 			if (sw->stopped[0])
@@ -437,9 +460,22 @@ static int run_bench(struct bench *b, struct bench_job *j, struct ctx *ctx,
 	if (sw.warning[0])
 		cmd_warn("bench", "%s", sw.warning);
 	rc = sw.interrupted ? EXIT_WARN : !sw.ok ? EXIT_CRIT : sw.errors ? EXIT_WARN : EXIT_OK;
-	summ = bench_sweep_summary(&sw, j->slo_ns);
+	struct bench_goals_eval ev;
+	struct buf gj = BUF_INIT;
+	bench_goals_evaluate(&j->goals, sw.rows, sw.nrows, sw.flags, &ev);
+	bench_goals_summary_json(&j->goals, &ev, &gj);
+	summ = bench_sweep_summary(&sw, j->slo_ns, gj.len ? buf_str(&gj) : NULL);
+	buf_release(&gj);
 	int saved = store_run_finish(ctx->store, id, bench_sweep_status(&sw), summ, err) == 0;
-	print_result(ctx, j, oo, &sw, id, params, fp, summ);
+	print_result(ctx, j, oo, &sw, id, params, fp, summ, &ev);
+	char why[512];
+	if (!sw.interrupted && sw.ok &&
+	    bench_goals_failed(&j->goals, &ev, j->nlevels == 1, why, sizeof(why))) {
+		fflush(stdout);
+		cmd_error("bench", "%s", why);
+		if (rc < EXIT_WARN)
+			rc = EXIT_WARN;
+	}
 	if (!saved) {
 		/* the table is printed; the store does not have it: a script must know */
 		cmd_error("bench", "the run could not be saved: %s", err);

@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "../lib/bench/bench.h"
+#include "../lib/bench/goals.h"
+#include "../lib/bench/params.h"
 #include "../lib/bench/report.h"
 #include "../lib/render/benchview.h"
 #include "../lib/bench/run.h"
@@ -30,12 +32,14 @@ static const char *const usage[] = {
 	"a Poisson interval. A regression is a change whose whole interval lies beyond",
 	"PCT in the worse direction, or a share of failed requests that grew beyond doubt.",
 	"Differences in the runs' fingerprints (Ollama version, model digest, options,",
-	"prompts) are warned about.",
+	"prompts) are warned about; runs of another kind (API, --each, --instance), shape",
+	"(mode, steps) or target are refused unless --force. With SLOs or a price, the",
+	"capacity at SLO of both runs (under A's SLOs) and its cost are shown.",
 	"",
 	CMD_OPTIONS,
 	"",
-	"Exit: 0 no regression, 1 a regression, 3 a run is missing or unfinished, or usage",
-	"error.",
+	"Exit: 0 no regression, 1 a regression, 3 a run is missing or unfinished, the runs",
+	"are not alike (without --force), or usage error.",
 	NULL,
 };
 
@@ -45,7 +49,7 @@ static const struct cmd_opt opts[] = {
 	OPT_VAL("quantile", 0, 'q', CK_TEXT, "Q",
 		"compare this percentile instead of the median (0 < Q < 100)"),
 	OPT_FLAG("force", 0, 'f',
-		"compare runs that did not finish (interrupted, failed,\nrunning) too, with a warning"),
+		 "compare runs of another kind, shape or target, or that did\nnot finish (interrupted, failed, running), with a warning"),
 	OPT_ARG(0, CK_RUN, NULL, "run id"),
 	OPT_END,
 };
@@ -257,6 +261,26 @@ static void cmp_step(struct cmp *st, const struct bench_run *ra, size_t i,
 	cmp_errors(st, label, a, &rb->rows[j]);
 }
 
+/* The capacity at SLO and its cost in both runs, for the table's end. */
+static void goals_cmp_text(const struct bench_goals_cmp *c, struct buf *out)
+{
+	char a[32], b[32];
+	if (!c->any)
+		return;
+	if (c->slo.mask) {
+		snprintf(a, sizeof(a), c->a_capacity >= 0 ? "%g" : "none", c->a_capacity);
+		snprintf(b, sizeof(b), c->b_capacity >= 0 ? "%g" : "none", c->b_capacity);
+		buf_addf(out, "\ncapacity at SLO: %s -> %s\n", a, b);
+	}
+	if (c->a_per_1m >= 0 || c->b_per_1m >= 0) {
+		snprintf(a, sizeof(a), c->a_per_1m >= 0 ? "%.2f" : "-", c->a_per_1m);
+		snprintf(b, sizeof(b), c->b_per_1m >= 0 ? "%.2f" : "-", c->b_per_1m);
+		buf_addf(out, "%scost per 1M output tokens at %s: %s -> %s\n",
+			 c->slo.mask ? "" : "\n", c->slo.mask ? "that capacity" : "the highest step",
+			 a, b);
+	}
+}
+
 /* --threshold and --quantile; returns -1 to go on, else the exit code. */
 static int parse_options(int argc, char **argv, struct cmp *st, int *optind_out)
 {
@@ -347,6 +371,25 @@ int cmd_compare(int argc, char **argv, struct ctx *ctx)
 		rc = load_runs(ctx, argv + first_operand, &ra, &rb, st.force);
 	if (rc >= 0)
 		return rc;
+	struct bench_params pa, pb;
+	char why[512];
+	bench_params_parse(ra.run.params, &pa);
+	bench_params_parse(rb.run.params, &pb);
+	if (bench_params_mismatch(&pa, ra.run.target, &pb, rb.run.target, why, sizeof(why))) {
+		if (!st.force) {
+			cmd_error("compare", "runs %" PRId64 " and %" PRId64 " are not alike: %s "
+				  "(--force compares them anyway)", ra.run.id, rb.run.id, why);
+			bench_run_release(&ra);
+			bench_run_release(&rb);
+			return EXIT_UNKNOWN;
+		}
+		if (!ctx->quiet)
+			cmd_warn("compare", "runs %" PRId64 " and %" PRId64 " are not alike: %s",
+				 ra.run.id, rb.run.id, why);
+	}
+	struct bench_goals_cmp gc;
+	bench_goals_compare(&pa.goals, ra.rows, ra.nsteps, ra.flags, &pb.goals, rb.rows,
+			    rb.nsteps, rb.flags, &gc);
 	struct buf diffs = BUF_INIT;
 	int ndiff = bench_fingerprint_diff(ra.run.fingerprint, rb.run.fingerprint, &diffs);
 	if (ndiff && !ctx->quiet)
@@ -382,8 +425,11 @@ int cmd_compare(int argc, char **argv, struct ctx *ctx)
 	}
 	const char *verdict = st.regressions ? "regression" : st.improvements ? "improvement" :
 					       "no change";
-	buf_addf(&st.js, "],\"regressions\":%d,\"improvements\":%d,\"verdict\":\"%s\"}\n",
+	buf_adds(&st.js, "]");
+	bench_goals_cmp_json(&gc, &st.js);
+	buf_addf(&st.js, ",\"regressions\":%d,\"improvements\":%d,\"verdict\":\"%s\"}\n",
 		 st.regressions, st.improvements, verdict);
+	goals_cmp_text(&gc, &st.txt);
 	rc = st.regressions ? EXIT_WARN : EXIT_OK;
 	if (!st.aligned) {
 		cmd_error("compare", "runs %" PRId64 " and %" PRId64 " have no step in common",

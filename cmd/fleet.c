@@ -135,12 +135,23 @@ static void print_show(const struct fleet *f, int color)
 		       units_fmt_bytes((uint64_t)f->long_prompt_bytes, sz, sizeof(sz)),
 		       f->long_group);
 	}
-	if (f->nslos) {
+	if (f->slo.mask) {
 		printf("%sslo:", f->long_group ? "" : "\n");
-		for (size_t i = 0; i < f->nslos; i++)
-			printf("%s %s p%d <= %s", i ? "," : "", f->slos[i].metric,
-			       f->slos[i].percentile,
-			       units_fmt_duration(f->slos[i].limit_ns, tmp, sizeof(tmp)));
+		for (int k = 0, n = 0; k < SLO_NKEYS; k++)
+			if (f->slo.mask & (1u << k))
+				printf("%s %s <= %s", n++ ? "," : "", slo_key_name(k),
+				       slo_fmt_value(k, f->slo.limit[k], tmp, sizeof(tmp)));
+		putchar('\n');
+	}
+	if (f->cost.has_instance_hour || f->cost.ngroups || f->cost.has_cloud) {
+		printf("cost:");
+		if (f->cost.has_instance_hour)
+			printf(" %.2f an instance-hour", f->cost.instance_hour);
+		for (size_t g = 0; g < f->cost.ngroups; g++)
+			printf("%s %.2f in group %s", f->cost.has_instance_hour || g ? "," : "",
+			       f->cost.group_hour[g], f->cost.group_names[g]);
+		if (f->cost.has_cloud)
+			printf("; the cloud's %.2f per 1M output tokens", f->cost.cloud_per_1m_output);
 		putchar('\n');
 	}
 }

@@ -12,11 +12,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../lib/bench/goals.h"
+#include "../lib/bench/params.h"
 #include "../lib/bench/report.h"
 #include "../lib/render/benchview.h"
 #include "../lib/bench/run.h"
 #include "../lib/deploy/deploy.h"
 #include "../lib/render/deployview.h"
+#include "../lib/render/goalsview.h"
 #include "../lib/store/store.h"
 #include "../lib/util/buf.h"
 #include "../lib/util/util.h"
@@ -124,12 +127,17 @@ static int plot(const struct bench_run *r, const char *file)
 		r->run.id);
 	fprintf(f, "set grid\nset key top left\nset xlabel '%s'\n",
 		rate ? "offered rate (req/s)" : "concurrent streams");
+	/* From zero: a flat line must look flat (concurrency keeps its log axis). */
 	if (!rate)
 		fprintf(f, "set logscale x 2\n");
+	else
+		fprintf(f, "set xrange [0:*]\n");
+	fprintf(f, "set yrange [0:*]\n");
 	fprintf(f, "set ylabel '%s (ms)'\n", metric);
 	fprintf(f, "plot '%s' using 1:2 with linespoints title '%s p50', "
 		"'' using 1:3 with linespoints title '%s p95', "
 		"'' using 1:4 with linespoints title '%s p99'\n", data, metric, metric, metric);
+	fprintf(f, "set yrange [0:*]\n");
 	fprintf(f, "set ylabel '%s'\n", ep ? "requests/s" : "output tokens/s");
 	fprintf(f, "plot '%s' using 1:5 with linespoints title '%s'\n", data,
 		ep ? "requests/s" : "output tok/s (all streams)");
@@ -244,6 +252,12 @@ int cmd_show(int argc, char **argv, struct ctx *ctx)
 			 text_sanitize(clean, sizeof(clean), r.run.target), when, r.run.status);
 		bench_render(r.rows, r.nsteps, r.flags | (ascii ? BENCH_VIEW_ASCII : 0), r.slo_ns,
 			     width, charts, &o);
+		struct bench_params p;
+		struct bench_goals_eval ev;
+		bench_params_parse(r.run.params, &p);
+		bench_goals_evaluate(&p.goals, r.rows, r.nsteps, r.flags, &ev);
+		tpot_render(r.rows, r.nsteps, ascii ? BENCH_VIEW_ASCII : 0, &o);
+		goals_render(&p.goals, &ev, r.flags | (ascii ? BENCH_VIEW_ASCII : 0), &o);
 	}
 	fwrite(o.data ? o.data : "", 1, o.len, stdout);
 	buf_release(&o);

@@ -27,7 +27,7 @@ static const char *const err_names[BENCH_E_N] = {
 
 static const char *const hist_names[BH_N] = {
 	"ttft", "itl", "tpot", "e2e", "ttft_raw", "e2e_raw", "load", "prompt_eval", "eval",
-	"queue", "server_ttft", "cold_ttft", "send_lag", "loop_lag",
+	"queue", "server_ttft", "cold_ttft", "send_lag", "loop_lag", "tpot_vllm",
 };
 
 const char *bench_err_name(enum bench_err e)
@@ -544,6 +544,8 @@ static void on_stream_done(void *ud, const struct ollama_stream *s, enum ollama_
 	if (tokens > 1 && r->ngaps > 0 && s->last_token_ns > s->first_token_ns) {
 		tpot = (s->last_token_ns - s->first_token_ns) / (tokens - 1);
 		hist_record(&a->h[BH_TPOT], tpot);
+		if (!cold) /* vLLM's, to put beside theirs: the tail after the last token too */
+			hist_record(&a->h[BH_TPOT_VLLM], (end - start - ttft) / (tokens - 1));
 	}
 	int64_t queue = 0;
 	if (s->total_duration > 0) {

@@ -80,6 +80,7 @@ enum bench_hist {
 	BH_COLD_TTFT,   /* TTFT of requests that hit a cold load (reported apart) */
 	BH_SEND_LAG,    /* open loop: actual send - planned send */
 	BH_LOOP_LAG,    /* how late the event loop noticed a due timer */
+	BH_TPOT_VLLM,   /* per request, vLLM's definition: (e2e - ttft) / (tokens - 1) */
 	BH_N,
 };
 

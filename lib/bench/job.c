@@ -95,6 +95,38 @@ int bench_job_targets(struct bench_job *j, const struct fleet *f, char *err)
 	return 0;
 }
 
+/* The SLOs (the file's, then --slo), --min-capacity and the price of the instances. */
+static void job_goals(struct bench_job *j, const struct fleet *f)
+{
+	struct bench_goals *g = &j->goals;
+	g->slo = f->slo;
+	for (int k = 0; k < SLO_NKEYS; k++)
+		if (j->slo_cli.mask & (1u << k)) {
+			g->slo.mask |= 1u << k;
+			g->slo.limit[k] = j->slo_cli.limit[k];
+		}
+	g->min_capacity = j->min_capacity;
+	enum slo_key knee = j->cfg.api == BENCH_API_ENDPOINT ? SLO_E2E_P95 : SLO_TTFT_P95;
+	j->slo_ns = g->slo.mask & (1u << knee) ? (int64_t)g->slo.limit[knee] : 0;
+	/* The instances paid for: the one benched, else the fleet's (the balancer's too). */
+	double hour = 0;
+	int n = 0, priced = 1;
+	for (size_t i = 0; i < f->ninstances; i++) {
+		if (j->instance && strcmp(f->instances[i].name, j->instance))
+			continue;
+		double h = fleet_instance_hour(f, &f->instances[i]);
+		if (h < 0)
+			priced = 0;
+		hour += h;
+		n++;
+	}
+	g->has_cost = priced && n > 0;
+	g->hour = g->has_cost ? hour : 0;
+	g->instances = g->has_cost ? n : 0;
+	g->has_cloud = f->cost.has_cloud;
+	g->cloud_per_1m = f->cost.cloud_per_1m_output;
+}
+
 int bench_job_model(struct bench_job *j, struct http_engine *e, const struct fleet *f,
 		    char *err)
 {
@@ -119,9 +151,7 @@ int bench_job_model(struct bench_job *j, struct http_engine *e, const struct fle
 			j->cfg.keep_alive_ns = fm->keep_alive_ns;
 		}
 	}
-	const struct fleet_slo *slo =
-		fleet_find_slo(f, j->cfg.api == BENCH_API_ENDPOINT ? "e2e" : "ttft", 95);
-	j->slo_ns = slo ? slo->limit_ns : 0;
+	job_goals(j, f);
 	return 0;
 }
 
@@ -201,6 +231,8 @@ char *bench_job_params(const struct bench_job *j)
 		 j->max_p95_ns, j->stop_knee ? "true" : "false", j->slo_ns,
 		 j->samples ? "true" : "false");
 	buf_add_json_str(&p, j->target_desc);
+	buf_adds(&p, ",\"goals\":");
+	bench_goals_params_json(&j->goals, &p);
 	buf_adds(&p, "}");
 	return buf_detach(&p);
 }

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "bench.h"
+#include "goals.h"
 
 struct fleet;
 struct http_engine;
@@ -34,6 +35,8 @@ struct bench_job {
 	long warmup, ptokens;
 	int each, stop_knee, samples;
 	int64_t max_p95_ns;
+	struct slo_set slo_cli;  /* --slo KEY=D: replaces the fleet file's KEY */
+	double min_capacity;     /* --min-capacity N, 0 for none */
 	/* filled by the steps */
 	double levels[BENCH_MAX_LEVELS];
 	int nlevels;
@@ -42,6 +45,7 @@ struct bench_job {
 	const char *target_desc; /* for the store and the params */
 	char model_buf[256];
 	int64_t slo_ns;          /* [slo] ttft_p95 (e2e_p95 for endpoints), 0 when none */
+	struct bench_goals goals; /* [slo] with --slo, --min-capacity, [cost] of the targets */
 	struct bench_prompts prompts;
 	char *prompts_desc;      /* JSON object for the fingerprint */
 };
@@ -70,7 +74,8 @@ int bench_job_levels(struct bench_job *j, char *err);
 int bench_job_targets(struct bench_job *j, const struct fleet *f, char *err);
 /*
  * The model (normalised -m, the fleet's first, else the first installed on the first
- * target), its fleet options and the SLO. Returns 0, -1 with err for a bad -m (usage),
+ * target), its fleet options and the goals (SLOs, capacity, cost of the benched
+ * instances: the one of --instance, else every instance of the fleet). Returns 0, -1 with err for a bad -m (usage),
  * -2 with err when no model can be found.
  */
 int bench_job_model(struct bench_job *j, struct http_engine *e, const struct fleet *f,

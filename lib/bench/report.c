@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "params.h"
 #include "../stats/hist.h"
 #include "../stats/knee.h"
 #include "../stats/summary.h"
@@ -102,7 +103,10 @@ void bench_row_from_step(const struct bench_step *st, struct bench_row *r)
 	r->ttft_p99 = t->p99;
 	r->itl_p50 = i->p50;
 	r->itl_p95 = i->p95;
+	r->itl_p99 = i->p99;
 	r->tpot_p50 = s->stat[SUMMARY_TPOT].p50;
+	r->tpot_p95 = s->stat[SUMMARY_TPOT].p95;
+	r->tpot_vllm_p50 = s->has[SUMMARY_TPOT_VLLM] ? s->stat[SUMMARY_TPOT_VLLM].p50 : 0;
 	r->e2e_p50 = e->p50;
 	r->e2e_p95 = e->p95;
 	r->e2e_p99 = e->p99;
@@ -154,7 +158,7 @@ void bench_csv_header(struct buf *out)
 		      "output_tok_per_s,output_tok_per_s_per_user,ttft_p50_ns,ttft_p95_ns,"
 		      "ttft_p99_ns,itl_p50_ns,itl_p95_ns,tpot_p50_ns,e2e_p50_ns,e2e_p95_ns,"
 		      "e2e_p99_ns,queue_p50_ns,load_p50_ns,server_ttft_p50_ns,client_cpu_pct,"
-		      "client_limited\n");
+		      "client_limited,tpot_vllm_p50_ns\n");
 }
 
 void bench_csv_row(const struct bench_row *r, struct buf *out)
@@ -182,7 +186,7 @@ void bench_csv_row(const struct bench_row *r, struct buf *out)
 		 r->ttft_p50, r->ttft_p95, r->ttft_p99, r->itl_p50, r->itl_p95, r->tpot_p50,
 		 r->e2e_p50, r->e2e_p95, r->e2e_p99, r->queue_p50, r->load_p50, r->server_ttft_p50);
 	summary_json_number(out, r->cpu_pct, 1);
-	buf_addf(out, ",%d\n", r->limited);
+	buf_addf(out, ",%d,%" PRId64 "\n", r->limited, r->tpot_vllm_p50);
 }
 
 /* ---- knee ---- */
@@ -290,18 +294,6 @@ void bench_knee_report(const struct bench_row *rows, size_t n, int flags, int64_
 
 /* ---- documents ---- */
 
-static const cJSON *jget(const cJSON *o, const char *k)
-{
-	return o ? cJSON_GetObjectItemCaseSensitive(o, k) : NULL;
-}
-
-static int64_t jns(const cJSON *o, const char *k)
-{
-	const cJSON *v = jget(o, k);
-	double d = cJSON_IsNumber(v) ? v->valuedouble : 0;
-	return fabs(d) < 9e18 ? (int64_t)d : 0;
-}
-
 static void json_or_null(struct buf *out, const char *s)
 {
 	buf_adds(out, s && *s ? s : "null");
@@ -341,15 +333,9 @@ void bench_doc_json(struct buf *out, int64_t run, const char *status, int64_t st
 
 int bench_params_view(const char *params, int64_t *slo_ns)
 {
-	int flags = 0;
-	*slo_ns = 0;
-	cJSON *o = params ? cJSON_Parse(params) : NULL;
-	const cJSON *m = jget(o, "mode"), *a = jget(o, "api");
-	if (cJSON_IsString(m) && !strcmp(m->valuestring, "open"))
-		flags |= BENCH_VIEW_RATE;
-	if (cJSON_IsString(a) && !strcmp(a->valuestring, "endpoint"))
-		flags |= BENCH_VIEW_ENDPOINT;
-	*slo_ns = jns(o, "slo_ns");
-	cJSON_Delete(o);
-	return flags;
+	struct bench_params p;
+	bench_params_parse(params, &p);
+	*slo_ns = p.slo_ns;
+	return (!strcmp(p.mode, "open") ? BENCH_VIEW_RATE : 0) |
+	       (!strcmp(p.api, "endpoint") ? BENCH_VIEW_ENDPOINT : 0);
 }

@@ -41,7 +41,8 @@ struct bench_row {
 	uint64_t ok, failed, shed, errors, cold; /* errors = failed - shed */
 	double req_s, tok_s, tok_s_user, duration_s;
 	int has_ttft, has_itl, has_raw;
-	int64_t ttft_p50, ttft_p95, ttft_p99, itl_p50, itl_p95, tpot_p50;
+	int64_t ttft_p50, ttft_p95, ttft_p99, itl_p50, itl_p95, itl_p99, tpot_p50, tpot_p95;
+	int64_t tpot_vllm_p50;  /* vLLM's TPOT, (e2e - ttft) / (tokens - 1); 0 when absent */
 	int64_t e2e_p50, e2e_p95, e2e_p99, raw_ttft_p95, raw_e2e_p95;
 	int64_t load_p50, queue_p50, queue_p95, server_ttft_p50, cold_ttft_p50;
 	double cpu_pct;

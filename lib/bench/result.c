@@ -175,6 +175,7 @@ int bench_step_compute(const struct bench_acc *a, const struct bench_step_info *
 		in.hist[SUMMARY_TTFT] = &a->h[BH_TTFT];
 		in.hist[SUMMARY_ITL] = &a->h[BH_ITL];
 		in.hist[SUMMARY_TPOT] = &a->h[BH_TPOT];
+		in.hist[SUMMARY_TPOT_VLLM] = &a->h[BH_TPOT_VLLM];
 	}
 	in.hist[SUMMARY_E2E] = &a->h[BH_E2E];
 	in.ok = a->ok;
@@ -440,7 +441,8 @@ void bench_summary_to_json(const struct bench_summary *s, struct buf *out)
 	bench_knee_to_json(&s->knee, out);
 	buf_adds(out, ",\"stopped\":");
 	json_str_or_null(out, s->stopped[0] ? s->stopped : NULL);
-	buf_addf(out, ",\"interrupted\":%s}", s->interrupted ? "true" : "false");
+	buf_addf(out, ",\"interrupted\":%s%s}", s->interrupted ? "true" : "false",
+		 s->goals ? s->goals : "");
 }
 
 static int has_number(const cJSON *o, const char *k)
@@ -493,5 +495,6 @@ int bench_summary_parse(const char *json, struct bench_summary *s, char *err)
 void bench_summary_release(struct bench_summary *s)
 {
 	free(s->error);
+	free(s->goals);
 	memset(s, 0, sizeof(*s));
 }

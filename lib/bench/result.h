@@ -154,6 +154,10 @@ struct bench_summary {
 	char *error;            /* BENCH_SUMMARY_ERROR: owned */
 	char step[128];         /* BENCH_SUMMARY_PROGRESS: label of the last step done */
 	int64_t p95_ns;         /* BENCH_SUMMARY_PROGRESS: its p95 */
+	char *goals;            /* owned, or NULL: the result's ,"slo":{..},"cost":{..} members,
+				 * written by bench_goals_summary_json (lib/bench/goals.h); show
+				 * and compare evaluate the goals again from params and steps, so
+				 * the reader leaves it NULL */
 };
 
 /* Append the summary's JSON (no newline). */

@@ -179,11 +179,12 @@ void bench_sweep_summarize(const struct bench_sweep *s, int64_t slo_ns,
 	out->interrupted = s->interrupted;
 }
 
-char *bench_sweep_summary(const struct bench_sweep *s, int64_t slo_ns)
+char *bench_sweep_summary(const struct bench_sweep *s, int64_t slo_ns, const char *goals)
 {
 	struct bench_summary sum;
 	struct buf b = BUF_INIT;
 	bench_sweep_summarize(s, slo_ns, &sum);
+	sum.goals = goals ? xstrdup(goals) : NULL;
 	bench_summary_to_json(&sum, &b);
 	bench_summary_release(&sum);
 	return buf_detach(&b);

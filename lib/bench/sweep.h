@@ -64,12 +64,13 @@ void bench_sweep_release(struct bench_sweep *s);
  * The run's status ("ok", "warn" with failures, "failed" with nothing ok, "interrupted")
  * and its summary (see obridge-bench(1): ttft_p95_ns at the knee, best tok_s and req_s,
  * errors, shed, ok, steps, knee, stopped, interrupted), to release with
- * bench_summary_release(); bench_sweep_summary() is its JSON (bench_summary_to_json).
+ * bench_summary_release(); bench_sweep_summary() is its JSON (bench_summary_to_json),
+ * with goals (the ,"slo":..,"cost":.. members of bench_goals_summary_json) when not NULL.
  */
 const char *bench_sweep_status(const struct bench_sweep *s);
 void bench_sweep_summarize(const struct bench_sweep *s, int64_t slo_ns,
 			   struct bench_summary *out);
-char *bench_sweep_summary(const struct bench_sweep *s, int64_t slo_ns);
+char *bench_sweep_summary(const struct bench_sweep *s, int64_t slo_ns, const char *goals);
 
 /*
  * The fingerprint JSON of a run: obridge version, client host, every target's Ollama

@@ -180,11 +180,25 @@ void emit_annotations(struct buf *b, const struct fleet *f)
 		note_line(b, "namespace = %s", f->k8s.namespace);
 		note_line(b, "storage = %s", f->k8s.storage);
 	}
-	if (f->nslos) {
+	if (f->slo.mask) {
 		note_line(b, "[slo]");
-		for (size_t i = 0; i < f->nslos; i++)
-			note_line(b, "%s_p%d = %s", f->slos[i].metric, f->slos[i].percentile,
-				  units_go_duration(f->slos[i].limit_ns, tmp, sizeof(tmp)));
+		for (int k = 0; k < SLO_NKEYS; k++)
+			if (f->slo.mask & (1u << k))
+				note_line(b, "%s = %s", slo_key_name(k),
+					  k == SLO_ERROR_RATE ?
+						  slo_fmt_value(k, f->slo.limit[k], tmp, sizeof(tmp)) :
+						  units_go_duration((int64_t)f->slo.limit[k], tmp,
+								    sizeof(tmp)));
+	}
+	if (f->cost.has_instance_hour || f->cost.ngroups || f->cost.has_cloud) {
+		note_line(b, "[cost]");
+		if (f->cost.has_instance_hour)
+			note_line(b, "instance_hour = %g", f->cost.instance_hour);
+		for (size_t g = 0; g < f->cost.ngroups; g++)
+			note_line(b, "instance_hour.%s = %g", f->cost.group_names[g],
+				  f->cost.group_hour[g]);
+		if (f->cost.has_cloud)
+			note_line(b, "cloud_per_1m_output = %g", f->cost.cloud_per_1m_output);
 	}
 }
 

@@ -125,15 +125,27 @@ int emit_prometheus(const struct fleet *f, const struct emit_opts *o, struct emi
 	rule_out(&b, &r);
 	/* SLOs: the level-3 probe asks for one token, so its duration is that request's TTFT
 	 * and its end-to-end time; ITL and TPOT have no metric here. */
-	for (size_t i = 0; i < f->nslos; i++) {
-		const struct fleet_slo *sl = &f->slos[i];
-		char lim[64], name[64];
-		if (strcmp(sl->metric, "ttft") && strcmp(sl->metric, "e2e")) {
-			buf_addf(&b, "      # [slo] %s_p%d: no textfile metric measures %s; "
-				     "check it with obridge bench.\n", sl->metric, sl->percentile,
-				 metric_title(sl->metric));
+	for (int k = 0; k < SLO_NKEYS; k++) {
+		if (!(f->slo.mask & (1u << k)))
+			continue;
+		const char *key = slo_key_name(k);
+		char metric[16], lim[64], name[64];
+		int pct = 0;
+		snprintf(metric, sizeof(metric), "%s", key);
+		char *us = strrchr(metric, '_');
+		if (us && us[1] == 'p') {
+			pct = (int)strtol(us + 2, NULL, 10);
+			*us = '\0';
+		}
+		if (!pct || (strcmp(metric, "ttft") && strcmp(metric, "e2e"))) {
+			buf_addf(&b, "      # [slo] %s: no textfile metric measures %s; "
+				     "check it with obridge bench.\n", key,
+				 pct ? metric_title(metric) : "the error rate");
 			continue;
 		}
+		const struct { const char *metric; int percentile; int64_t limit_ns; } slv = {
+			metric, pct, (int64_t)f->slo.limit[k]
+		}, *sl = &slv;
 		snprintf(name, sizeof(name), "Obridge%sP%dOverSLO", metric_title(sl->metric),
 			 sl->percentile);
 		units_go_duration(sl->limit_ns, lim, sizeof(lim));

@@ -77,6 +77,11 @@ char *fleet_to_json(const struct fleet *f)
 		add_int_or_null(o, "num_parallel", in->num_parallel);
 		add_int_or_null(o, "max_loaded", in->max_loaded);
 		add_str_or_null(o, "gpus", in->gpus);
+		double hour = fleet_instance_hour(f, in);
+		if (hour >= 0)
+			cJSON_AddNumberToObject(o, "instance_hour", hour);
+		else
+			cJSON_AddNullToObject(o, "instance_hour");
 		cJSON *models = cJSON_AddArrayToObject(o, "models");
 		for (size_t m = 0; m < f->nmodels; m++)
 			if (fleet_model_on_instance(&f->models[m], in))
@@ -134,11 +139,19 @@ char *fleet_to_json(const struct fleet *f)
 	add_str_or_null(route, "long_group", f->long_group);
 
 	cJSON *slo = cJSON_AddObjectToObject(root, "slo");
-	for (size_t i = 0; i < f->nslos; i++) {
-		char key[32];
-		snprintf(key, sizeof(key), "%s_p%d", f->slos[i].metric, f->slos[i].percentile);
-		cJSON_AddNumberToObject(slo, key, f->slos[i].limit_ns / 1e9);
-	}
+	for (int k = 0; k < SLO_NKEYS; k++)
+		if (f->slo.mask & (1u << k))
+			cJSON_AddNumberToObject(slo, slo_key_name(k),
+						k == SLO_ERROR_RATE ? f->slo.limit[k] :
+								      f->slo.limit[k] / 1e9);
+	cJSON *cost = cJSON_AddObjectToObject(root, "cost");
+	if (f->cost.has_instance_hour)
+		cJSON_AddNumberToObject(cost, "instance_hour", f->cost.instance_hour);
+	cJSON *gh = cJSON_AddObjectToObject(cost, "group_hour");
+	for (size_t g = 0; g < f->cost.ngroups; g++)
+		cJSON_AddNumberToObject(gh, f->cost.group_names[g], f->cost.group_hour[g]);
+	if (f->cost.has_cloud)
+		cJSON_AddNumberToObject(cost, "cloud_per_1m_output", f->cost.cloud_per_1m_output);
 	cJSON *k8s = cJSON_AddObjectToObject(root, "k8s");
 	cJSON_AddNumberToObject(k8s, "min_replicas", f->k8s.min_replicas);
 	cJSON_AddNumberToObject(k8s, "max_replicas", f->k8s.max_replicas);

@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <ini.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,8 +19,9 @@
 #include "../util/util.h"
 #include "../banned.h"
 
-enum section_kind { SEC_NONE, SEC_FLEET, SEC_INSTANCE, SEC_MODEL, SEC_ROUTE, SEC_SLO, SEC_K8S,
-		    SEC_BAD };
+enum section_kind {
+	SEC_NONE, SEC_FLEET, SEC_INSTANCE, SEC_MODEL, SEC_ROUTE, SEC_SLO, SEC_COST, SEC_K8S, SEC_BAD
+};
 
 struct parse_state {
 	struct fleet *f;
@@ -32,6 +34,7 @@ struct parse_state {
 	size_t cur;        /* index of the current instance or model */
 	char **model_groups_raw; /* per model: the groups line, checked at the end */
 	int *model_groups_line;
+	int *cost_group_line;  /* per [cost] instance_hour.GROUP: its line, checked at the end */
 	int def_num_parallel, def_max_loaded; /* [fleet] defaults for the instances */
 	const char *text;  /* the whole file */
 	size_t len, pos;
@@ -185,14 +188,15 @@ static int on_section(struct parse_state *ps, const char *section, int line)
 	struct fleet *f = ps->f;
 	int ok = 1;
 	if (!strcmp(sec, "fleet") || !strcmp(sec, "route") || !strcmp(sec, "slo") ||
-	    !strcmp(sec, "k8s")) {
+	    !strcmp(sec, "cost") || !strcmp(sec, "k8s")) {
 		if (name) {
 			fail(ps, line, "section [%s] takes no name (got '%s')", sec, name);
 			ok = 0;
 		} else {
 			ps->kind = !strcmp(sec, "fleet") ? SEC_FLEET :
 				   !strcmp(sec, "route") ? SEC_ROUTE :
-				   !strcmp(sec, "k8s") ? SEC_K8S : SEC_SLO;
+				   !strcmp(sec, "k8s")	 ? SEC_K8S :
+				   !strcmp(sec, "slo")	 ? SEC_SLO : SEC_COST;
 			if (ps->kind == SEC_K8S)
 				f->k8s.line = line;
 		}
@@ -247,7 +251,7 @@ static int on_section(struct parse_state *ps, const char *section, int line)
 		}
 	} else {
 		fail(ps, line, "unknown section [%s] (expected fleet, instance NAME, model NAME, "
-			       "route, slo or k8s)", section);
+			       "route, slo, cost or k8s)", section);
 		ok = 0;
 	}
 	free(sec);
@@ -265,6 +269,72 @@ static int set_url(struct parse_state *ps, int line, const char *key, const char
 		return fail(ps, line, "%s: %s", key, e);
 	free(*dst);
 	*dst = xstrdup(url);
+	return 1;
+}
+
+/* A price: a finite number, 0 or above (no currency sign). */
+static int parse_price(const char *v, double *out)
+{
+	char *end;
+	errno = 0;
+	double d = strtod(v, &end);
+	if (end == v || *end || errno || !isfinite(d) || d < 0)
+		return -1;
+	*out = d;
+	return 0;
+}
+
+/* [slo]: one of the keys lib/stats/slo knows, each at most once. */
+static int on_slo_key(struct parse_state *ps, const char *key, const char *value, int line)
+{
+	struct fleet *f = ps->f;
+	enum slo_key k;
+	char e[ERR_MAX];
+	double v;
+	if (slo_key_parse(key, &k) < 0)
+		return fail(ps, line, "unknown key '%s' in [slo] (expected %s)", key,
+			    slo_key_list());
+	if (f->slo_line[k])
+		return fail(ps, line, "duplicate key '%s' in [slo] (first at line %d)", key,
+			    f->slo_line[k]);
+	if (slo_value_parse(k, value, &v, e) < 0)
+		return fail(ps, line, "%s: %s", key, e);
+	f->slo.mask |= 1u << k;
+	f->slo.limit[k] = v;
+	f->slo_line[k] = line;
+	return 1;
+}
+
+/* [cost]: instance_hour, instance_hour.GROUP, cloud_per_1m_output. */
+static int on_cost_key(struct parse_state *ps, const char *key, const char *value, int line)
+{
+	struct fleet_cost *c = &ps->f->cost;
+	double v;
+	int known = !strcmp(key, "instance_hour") || !strcmp(key, "cloud_per_1m_output") ||
+		    !strncmp(key, "instance_hour.", 14);
+	if (!known)
+		return fail(ps, line, "unknown key '%s' in [cost] (expected instance_hour, "
+				      "instance_hour.GROUP, cloud_per_1m_output)", key);
+	if (parse_price(value, &v) < 0)
+		return fail(ps, line, "%s: '%s' is not a price (a number 0 or above, e.g. 1.20)",
+			    key, value);
+	if (!strcmp(key, "instance_hour")) {
+		c->has_instance_hour = 1;
+		c->instance_hour = v;
+	} else if (!strcmp(key, "cloud_per_1m_output")) {
+		c->has_cloud = 1;
+		c->cloud_per_1m_output = v;
+	} else {
+		const char *g = key + 14;
+		if (!valid_name(g))
+			return fail(ps, line, "%s: invalid group name '%s'", key, g);
+		c->group_names = xrealloc(c->group_names, (c->ngroups + 1) * sizeof(char *));
+		c->group_hour = xrealloc(c->group_hour, (c->ngroups + 1) * sizeof(double));
+		ps->cost_group_line = xrealloc(ps->cost_group_line, (c->ngroups + 1) * sizeof(int));
+		c->group_names[c->ngroups] = xstrdup(g);
+		c->group_hour[c->ngroups] = v;
+		ps->cost_group_line[c->ngroups++] = line;
+	}
 	return 1;
 }
 
@@ -348,10 +418,15 @@ static int on_key(struct parse_state *ps, const char *key, const char *value, in
 					    value);
 			free(in->gpus);
 			in->gpus = xstrdup(value);
+		} else if (!strcmp(key, "instance_hour")) {
+			if (parse_price(value, &in->instance_hour) < 0)
+				return fail(ps, line, "instance_hour: '%s' is not a price (a number "
+						      "0 or above, e.g. 1.20)", value);
+			in->has_hour = 1;
 		} else {
 			return fail(ps, line, "unknown key '%s' in [instance %s] (expected url, "
 					      "weight, group, backup, metrics_url, num_parallel, "
-					      "max_loaded, gpus)", key, in->name);
+					      "max_loaded, gpus, instance_hour)", key, in->name);
 		}
 		return 1;
 	}
@@ -451,36 +526,10 @@ static int on_key(struct parse_state *ps, const char *key, const char *value, in
 					      "max_replicas, cpu_target, gpus, namespace, storage)", key);
 		}
 		return 1;
-	case SEC_SLO: {
-		static const char *const metrics[] = { "ttft", "itl", "tpot", "e2e" };
-		static const int pcts[] = { 50, 90, 95, 99 };
-		const char *us = strrchr(key, '_');
-		int metric_ok = 0, pct = 0;
-		if (us && us[1] == 'p') {
-			for (size_t i = 0; i < ARRAY_SIZE(metrics); i++)
-				if (strlen(metrics[i]) == (size_t)(us - key) &&
-				    !strncmp(key, metrics[i], (size_t)(us - key)))
-					metric_ok = 1;
-			long p;
-			if (parse_int(us + 2, 1, 99, &p) == 0)
-				for (size_t i = 0; i < ARRAY_SIZE(pcts); i++)
-					if (pcts[i] == p)
-						pct = (int)p;
-		}
-		if (!metric_ok || !pct)
-			return fail(ps, line, "unknown key '%s' in [slo] (expected METRIC_pNN with "
-					      "METRIC ttft, itl, tpot or e2e and NN 50, 90, 95 or 99, "
-					      "e.g. ttft_p95)", key);
-		int64_t ns;
-		if (units_parse_duration(value, &ns, 0, e) < 0 || ns <= 0)
-			return fail(ps, line, "%s: %s", key, ns <= 0 && !e[0] ? "must be > 0" : e);
-		f->slos = xrealloc(f->slos, (f->nslos + 1) * sizeof(*f->slos));
-		struct fleet_slo *s = &f->slos[f->nslos++];
-		s->metric = xstrndup(key, (size_t)(us - key));
-		s->percentile = pct;
-		s->limit_ns = ns;
-		return 1;
-	}
+	case SEC_SLO:
+		return on_slo_key(ps, key, value, line);
+	case SEC_COST:
+		return on_cost_key(ps, key, value, line);
 	}
 	return 1;
 }
@@ -621,6 +670,11 @@ static int finish(struct parse_state *ps)
 	if (f->long_group && !group_exists(f, f->long_group))
 		return fail(ps, 0, "[route] long_group '%s' names no instance's group",
 			    f->long_group), -1;
+	for (size_t g = 0; g < f->cost.ngroups; g++)
+		if (!group_exists(f, f->cost.group_names[g]))
+			return fail(ps, ps->cost_group_line[g],
+				    "instance_hour.%s: no instance is in group '%s'",
+				    f->cost.group_names[g], f->cost.group_names[g]), -1;
 	if (f->long_prompt_bytes && !f->long_group)
 		return fail(ps, 0, "[route] long_prompt_bytes needs long_group"), -1;
 	if (!f->k8s.min_replicas)
@@ -647,6 +701,7 @@ static void state_release(struct parse_state *ps)
 		free(ps->model_groups_raw ? ps->model_groups_raw[i] : NULL);
 	free(ps->model_groups_raw);
 	free(ps->model_groups_line);
+	free(ps->cost_group_line);
 }
 
 /* Parse text (the whole file) named name for messages. */
@@ -795,11 +850,12 @@ void fleet_release(struct fleet *f)
 			free(f->models[i].groups[g]);
 		free(f->models[i].groups);
 	}
-	for (size_t i = 0; i < f->nslos; i++)
-		free(f->slos[i].metric);
+	for (size_t g = 0; g < f->cost.ngroups; g++)
+		free(f->cost.group_names[g]);
+	free(f->cost.group_names);
+	free(f->cost.group_hour);
 	free(f->instances);
 	free(f->models);
-	free(f->slos);
 	free(f->path);
 	free(f->name);
 	free(f->balancer);
@@ -843,12 +899,14 @@ int fleet_model_on_instance(const struct fleet_model *m, const struct fleet_inst
 	return 0;
 }
 
-const struct fleet_slo *fleet_find_slo(const struct fleet *f, const char *metric, int pct)
+double fleet_instance_hour(const struct fleet *f, const struct fleet_instance *in)
 {
-	for (size_t i = 0; i < f->nslos; i++)
-		if (!strcmp(f->slos[i].metric, metric) && f->slos[i].percentile == pct)
-			return &f->slos[i];
-	return NULL;
+	if (in->has_hour)
+		return in->instance_hour;
+	for (size_t g = 0; in->group && g < f->cost.ngroups; g++)
+		if (!strcmp(f->cost.group_names[g], in->group))
+			return f->cost.group_hour[g];
+	return f->cost.has_instance_hour ? f->cost.instance_hour : -1;
 }
 
 int fleet_host_url(const char *in, char *out, size_t n, char *err)

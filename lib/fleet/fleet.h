@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../stats/slo.h"
+
 #define FLEET_WEIGHT_MAX 1000
 #define FLEET_SLOTS_MAX 4096 /* num_parallel, max_loaded */
 
@@ -19,6 +21,8 @@ struct fleet_instance {
 	int num_parallel;  /* OLLAMA_NUM_PARALLEL of the instance; 0 when unknown */
 	int max_loaded;    /* OLLAMA_MAX_LOADED_MODELS of the instance; 0 when unknown */
 	char *gpus;        /* CUDA_VISIBLE_DEVICES for the instance ("0,1"), or NULL */
+	double instance_hour; /* its own price an hour ([instance] instance_hour), when has_hour */
+	int has_hour;
 	int line;          /* line of its section in the fleet file, 0 for ad hoc hosts */
 };
 
@@ -33,11 +37,15 @@ struct fleet_model {
 	int line;
 };
 
-/* A latency objective from [slo], e.g. ttft_p95 = 800ms. */
-struct fleet_slo {
-	char *metric;      /* "ttft", "itl", "tpot", "e2e" */
-	int percentile;    /* 50, 90, 95, 99 */
-	int64_t limit_ns;
+/* [cost]: what an instance costs an hour, and a hosted API's price to compare with. */
+struct fleet_cost {
+	int has_instance_hour;
+	double instance_hour;      /* every instance's price an hour, unless overridden */
+	char **group_names;        /* instance_hour.GROUP overrides, parallel to group_hour */
+	double *group_hour;
+	size_t ngroups;
+	int has_cloud;
+	double cloud_per_1m_output; /* a hosted API's price per 1M output tokens */
 };
 
 /* [k8s]: how emit k8s scales and places the fleet's pods. */
@@ -68,8 +76,9 @@ struct fleet {
 	int64_t long_prompt_bytes; /* [route]; 0 when unset */
 	char *long_group;
 
-	struct fleet_slo *slos;
-	size_t nslos;
+	struct slo_set slo;        /* [slo]: every objective set */
+	int slo_line[SLO_NKEYS];   /* the line of each, 0 when unset */
+	struct fleet_cost cost;    /* [cost] */
 
 	struct fleet_k8s k8s; /* defaults filled in when the section is absent */
 
@@ -93,8 +102,12 @@ const struct fleet_instance *fleet_find_instance(const struct fleet *f, const ch
 const struct fleet_model *fleet_find_model(const struct fleet *f, const char *name);
 /* True when the model should be held by the instance (its groups, or all when none). */
 int fleet_model_on_instance(const struct fleet_model *m, const struct fleet_instance *in);
-/* The SLO for metric/percentile, or NULL. */
-const struct fleet_slo *fleet_find_slo(const struct fleet *f, const char *metric, int pct);
+/*
+ * What the instance costs an hour: its own instance_hour, else its group's
+ * ([cost] instance_hour.GROUP), else the fleet's ([cost] instance_hour); a negative value
+ * when none is set.
+ */
+double fleet_instance_hour(const struct fleet *f, const struct fleet_instance *in);
 
 /*
  * Normalise an Ollama host the way the ollama CLI reads OLLAMA_HOST:

@@ -310,6 +310,10 @@ static void phase3_next(struct pinst *p)
 		struct probe_model *pm = &pi->models[i];
 		if (!pm->required || !pm->installed)
 			continue;
+		if (!pm->resident && !px->o.load) {
+			pm->skipped = 1;
+			continue;
+		}
 		const struct fleet_model *fm = fleet_find_model(px->f, pm->name);
 		struct ollama_gen_req g = { 0 };
 		g.model = pm->name;
@@ -356,7 +360,43 @@ static void phase3_next(struct pinst *p)
 	p->phase = 4;
 }
 
-/* Majority digest per fleet model; mark instances that differ. */
+/* How many installed copies of model name there are, and how many have digest d. */
+static size_t count_digest(const struct probe_result *r, const char *name, const char *d,
+			   size_t *installed)
+{
+	size_t cnt = 0;
+	*installed = 0;
+	for (size_t a = 0; a < r->n; a++)
+		for (size_t b = 0; b < r->inst[a].nmodels; b++) {
+			const struct probe_model *q = &r->inst[a].models[b];
+			if (!q->installed || !q->digest[0] || strcmp(q->name, name))
+				continue;
+			(*installed)++;
+			cnt += !strcmp(q->digest, d);
+		}
+	return cnt;
+}
+
+/* "gpu-1 abcdef012345, gpu-2 012345abcdef": every instance's digest of name. */
+static char *digest_list(const struct probe_result *r, const char *name)
+{
+	struct buf b = BUF_INIT;
+	for (size_t a = 0; a < r->n; a++)
+		for (size_t k = 0; k < r->inst[a].nmodels; k++) {
+			const struct probe_model *q = &r->inst[a].models[k];
+			if (q->installed && q->digest[0] && !strcmp(q->name, name))
+				buf_addf(&b, "%s%s %.12s", b.len ? ", " : "", r->inst[a].in->name,
+					 q->digest);
+		}
+	return buf_detach(&b);
+}
+
+/*
+ * Per fleet model: the digest more than half of its installed copies have is the
+ * fleet's; an instance with another is marked as drifted. With no such majority (two
+ * instances that disagree, or a three-way split) every copy is marked split and none
+ * is blamed.
+ */
 static void find_drift(struct probe_result *r)
 {
 	for (size_t i = 0; i < r->n; i++) {
@@ -364,32 +404,31 @@ static void find_drift(struct probe_result *r)
 			struct probe_model *pm = &r->inst[i].models[m];
 			if (!pm->installed || !pm->digest[0] || !pm->required)
 				continue;
-			/* count instances agreeing with each digest; pick the majority */
-			size_t best = 0;
+			size_t best = 0, installed = 0;
 			const char *best_d = NULL;
 			for (size_t j = 0; j < r->n; j++)
 				for (size_t k = 0; k < r->inst[j].nmodels; k++) {
 					struct probe_model *o = &r->inst[j].models[k];
-					if (!o->installed || strcmp(o->name, pm->name))
+					if (!o->installed || !o->digest[0] || strcmp(o->name, pm->name))
 						continue;
-					size_t cnt = 0;
-					for (size_t a = 0; a < r->n; a++)
-						for (size_t b = 0; b < r->inst[a].nmodels; b++) {
-							struct probe_model *q = &r->inst[a].models[b];
-							if (q->installed && !strcmp(q->name, o->name) &&
-							    !strcmp(q->digest, o->digest))
-								cnt++;
-						}
-					if (cnt > best || (cnt == best && best_d &&
-							   strcmp(o->digest, best_d) < 0)) {
+					size_t cnt = count_digest(r, o->name, o->digest, &installed);
+					if (cnt > best) {
 						best = cnt;
 						best_d = o->digest;
 					}
 				}
-			if (best_d && strcmp(best_d, pm->digest)) {
-				pm->drift = 1;
-				free(pm->majority_digest);
-				pm->majority_digest = xstrdup(best_d);
+			if (!best_d || best == installed)
+				continue; /* one digest everywhere */
+			if (2 * best > installed) {
+				if (strcmp(best_d, pm->digest)) {
+					pm->drift = 1;
+					free(pm->majority_digest);
+					pm->majority_digest = xstrdup(best_d);
+				}
+			} else {
+				pm->split = 1;
+				free(pm->split_list);
+				pm->split_list = digest_list(r, pm->name);
 			}
 		}
 	}
@@ -584,6 +623,9 @@ void probe_evaluate(struct probe_result *r, const struct nagios_range *warn,
 				if (pm->drift)
 					problem(pi, PROBE_WARN, "%s digest %.12s differs from the fleet's %.12s",
 						pm->name, pm->digest, pm->majority_digest);
+				if (pm->split)
+					problem(pi, PROBE_WARN, "%s digests differ across the fleet with no "
+						"majority: %s", pm->name, pm->split_list);
 				if (!pm->resident && pi->ps_ok) {
 					problem(pi, PROBE_WARN, "%s not resident", pm->name);
 				} else if (pm->resident) {
@@ -602,6 +644,12 @@ void probe_evaluate(struct probe_result *r, const struct nagios_range *warn,
 			int probed = 0;
 			for (size_t m = 0; m < pi->nmodels; m++) {
 				struct probe_model *pm = &pi->models[m];
+				if (pm->skipped) {
+					probed++;
+					buf_addf(&s, ", %s %s skipped (not resident; --load loads it)",
+						 pm->embed ? "embed" : "generate", pm->name);
+					continue;
+				}
 				if (!pm->probed)
 					continue;
 				probed++;
@@ -657,6 +705,7 @@ void probe_result_release(struct probe_result *r)
 		for (size_t m = 0; m < pi->nmodels; m++) {
 			free(pi->models[m].name);
 			free(pi->models[m].majority_digest);
+			free(pi->models[m].split_list);
 		}
 		free(pi->models);
 		for (size_t k = 0; k < pi->nproblems; k++)

@@ -3,8 +3,11 @@
  * Probing the fleet: every instance in parallel, at a depth (level), into a snapshot that
  * health, top and preload read. Level 1: reachable (HEAD /, /api/version). Level 2: the
  * fleet's models installed (/api/tags, digests compared across instances) and resident
- * (/api/ps, with the fleet's num_ctx). Level 3: a timed 1-token generate per model that
- * sends the fleet's num_ctx and keep_alive, so the probe never causes a reload.
+ * (/api/ps, with the fleet's num_ctx). Level 3: a timed 1-token generate (/api/embed for
+ * an embedding model) per resident model that sends the fleet's num_ctx and keep_alive,
+ * so the probe never causes a reload; a model that is not resident is skipped (a check
+ * must not change what it checks: a load could evict a model that traffic needs) unless
+ * probe_opts.load asks for it.
  *
  * Ownership: struct probe_result owns everything in it; release with probe_result_release.
  * Instance and model pointers into the fleet are borrowed: the fleet must outlive it.
@@ -32,6 +35,8 @@ struct probe_model {
 	char digest[72];       /* from /api/tags, "" when not installed */
 	int drift;             /* digest differs from the fleet's majority */
 	char *majority_digest; /* set when drift */
+	int split;             /* the digests differ and no majority decides: none is blamed */
+	char *split_list;      /* with split: "gpu-1 abcdef012345, gpu-2 ..." */
 	int resident;          /* in /api/ps */
 	uint64_t size, size_vram;
 	int64_t context_length;/* 0 when not reported */
@@ -39,6 +44,7 @@ struct probe_model {
 	int want_ctx;          /* the fleet's num_ctx, 0 when none */
 	int embed;             /* embedding-only (capabilities): probed through /api/embed */
 	/* level 3 */
+	int skipped;           /* not resident (or residency unknown): not probed, see load */
 	int probed;
 	int gen_ok;
 	int64_t gen_ns;        /* client-measured latency of the 1-token generate */
@@ -83,6 +89,7 @@ struct probe_opts {
 	int level;              /* 1..3 */
 	int64_t timeout_ns;     /* overall deadline for the whole probe */
 	const char *model;      /* optional: probe this model (ad hoc -H use) */
+	int load;               /* level 3: probe models that are not resident too (loads them) */
 	const volatile int *cancel; /* optional: stop early when *cancel becomes non-zero */
 };
 

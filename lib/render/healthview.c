@@ -201,10 +201,12 @@ char *healthview_json(const struct probe_result *r, const char *fleet_name)
 				 pm->required ? "true" : "false", pm->installed ? "true" : "false",
 				 pm->resident ? "true" : "false");
 			json_str(&b, "digest", pm->digest[0] ? pm->digest : NULL);
-			buf_addf(&b, ",\"digest_drift\":%s,\"context_length\":%" PRId64
-				     ",\"size\":%" PRIu64 ",\"size_vram\":%" PRIu64,
-				 pm->drift ? "true" : "false", pm->context_length, pm->size,
-				 pm->size_vram);
+			buf_addf(&b, ",\"digest_drift\":%s,\"digest_split\":%s,\"context_length\":%"
+				     PRId64 ",\"size\":%" PRIu64 ",\"size_vram\":%" PRIu64,
+				 pm->drift ? "true" : "false", pm->split ? "true" : "false",
+				 pm->context_length, pm->size, pm->size_vram);
+			if (pm->skipped)
+				buf_adds(&b, ",\"probe\":{\"skipped\":true,\"reason\":\"not resident\"}");
 			if (pm->probed) {
 				buf_addf(&b, ",\"probe\":{\"ok\":%s,\"latency_s\":%.6f,"
 					     "\"load_duration_s\":%.6f,\"cold\":%s,",
@@ -271,8 +273,8 @@ char *healthview_prom(const struct probe_result *r)
 			const struct probe_model *pm = &pi->models[m];
 			if (!pm->probed || !pm->gen_ok)
 				continue;
-			const char *lg[] = { "instance", pi->in->name, "check", "generate", "model",
-					     pm->name, NULL };
+			const char *lg[] = { "instance", pi->in->name, "check",
+					     pm->embed ? "embed" : "generate", "model", pm->name, NULL };
 			prom_sample(&b, "obridge_probe_duration_seconds", lg, pm->gen_ns / 1e9);
 		}
 	}

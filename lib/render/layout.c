@@ -262,7 +262,8 @@ static void models_cell(const struct snapshot_inst *p, char *out, size_t n)
 		snprintf(out, n, "%zu/%zu", p->nresident_req, p->nrequired);
 }
 
-static void inst_ctx(const struct snapshot_inst *p, char *out, size_t n)
+/* The context of the resident models; "≤N" (N the largest) when they differ. */
+static void inst_ctx(const struct snapshot_inst *p, int utf8, char *out, size_t n)
 {
 	int64_t ctx = 0;
 	int mixed = 0;
@@ -278,7 +279,7 @@ static void inst_ctx(const struct snapshot_inst *p, char *out, size_t n)
 	if (!ctx)
 		snprintf(out, n, "-");
 	else
-		snprintf(out, n, "%s%" PRId64, mixed ? "<" : "", ctx);
+		snprintf(out, n, "%s%" PRId64, !mixed ? "" : utf8 ? "\xe2\x89\xa4" : "<=", ctx);
 }
 
 static int64_t inst_until(const struct snapshot_inst *p)
@@ -422,7 +423,7 @@ char *layout_cell(enum layout_col c, const struct snapshot *s, const struct snap
 		layout_bytes(p->ram, out, n);
 		break;
 	case LAYOUT_CTX:
-		inst_ctx(p, out, n);
+		inst_ctx(p, utf8, out, n);
 		break;
 	case LAYOUT_UNTIL:
 		layout_until(inst_until(p), now, out, n);

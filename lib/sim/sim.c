@@ -661,8 +661,14 @@ char *sim_fleet_text(struct sim *s)
 				for (size_t q = 0; q < s->inst[j].nmodels; q++)
 					if (!strcmp(s->inst[j].models[q]->name, name))
 						seen = 1;
+			/* what a fleet keeps: loaded for 30 minutes with the context the
+			 * instance loads it with (its default, capped by the model's own) */
+			int ctx = in->st.num_ctx;
+			if (ctx > in->models[k]->cat.ctx_train)
+				ctx = in->models[k]->cat.ctx_train;
 			if (!seen)
-				buf_addf(&b, "\n[model %s]\n", name);
+				buf_addf(&b, "\n[model %s]\nkeep_alive = 30m\nnum_ctx = %d\n", name,
+					 ctx);
 		}
 	}
 	return buf_detach(&b);

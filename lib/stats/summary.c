@@ -17,6 +17,7 @@ static const char *const metric_names[SUMMARY_NMETRICS] = {
 	[SUMMARY_ITL] = "itl",
 	[SUMMARY_TPOT] = "tpot",
 	[SUMMARY_E2E] = "e2e",
+	[SUMMARY_TPOT_VLLM] = "tpot_vllm",
 };
 
 static const char *const fail_names[SUMMARY_FAIL_COUNT] = {
@@ -170,6 +171,10 @@ int summary_to_json(const struct summary *s, struct buf *out)
 	}
 	r |= buf_adds(out, "}");
 	for (int m = 0; m < SUMMARY_NMETRICS; m++) {
+		/* vLLM's TPOT came later: absent rather than null when not measured, so the
+		 * documents stored before it read back and write out the same */
+		if (m == SUMMARY_TPOT_VLLM && !s->has[m])
+			continue;
 		r |= buf_addf(out, ",\"%s\":", metric_names[m]);
 		r |= s->has[m] ? json_stat(out, &s->stat[m]) : buf_adds(out, "null");
 	}

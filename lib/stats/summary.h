@@ -12,8 +12,10 @@ struct hist;
 enum summary_metric {
 	SUMMARY_TTFT, /* time to first token: planned send to first token */
 	SUMMARY_ITL, /* inter-token latency: one value per token gap */
-	SUMMARY_TPOT, /* time per output token: (e2e - ttft) / (tokens - 1), one per request */
+	SUMMARY_TPOT, /* time per output token: (last token - first token) / (tokens - 1),
+		       * one per request */
 	SUMMARY_E2E, /* end-to-end: planned send to done */
+	SUMMARY_TPOT_VLLM, /* vLLM's TPOT: (e2e - ttft) / (tokens - 1), one per request */
 	SUMMARY_NMETRICS,
 };
 
@@ -70,7 +72,7 @@ struct summary {
 	struct summary_stat stat[SUMMARY_NMETRICS];
 };
 
-/* "ttft", "itl", "tpot", "e2e": the JSON keys, stable. */
+/* "ttft", "itl", "tpot", "e2e", "tpot_vllm": the JSON keys, stable. */
 const char *summary_metric_name(enum summary_metric m);
 /* "shed", "http", "transport", "timeout", "truncated", "stall": the JSON keys, stable. */
 const char *summary_fail_name(enum summary_fail f);
@@ -98,9 +100,9 @@ int summary_compute(struct summary *s, const struct summary_input *in, char *err
  *                  "output_tok_per_s_per_user":25,"decode_tok_per_s":31.25},
  *    "ttft":{"count":120,"mean_ns":..,"stddev_ns":..,"min_ns":..,"p50_ns":..,
  *            "p90_ns":..,"p95_ns":..,"p99_ns":..,"p99_9_ns":..,"max_ns":..},
- *    "itl":{..},"tpot":{..},"e2e":{..}}
+ *    "itl":{..},"tpot":{..},"e2e":{..},"tpot_vllm":{..}}
  *
- * A metric that was not measured is null.
+ * A metric that was not measured is null, except tpot_vllm, which is then left out.
  */
 int summary_to_json(const struct summary *s, struct buf *out);
 

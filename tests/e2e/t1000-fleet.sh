@@ -50,7 +50,7 @@ test_expect_success 'fleet show prints instances, models, groups, route and slo'
 	grep -E "^deepseek-r1:7b +24h0m0s +8192 +gpu cpu +gpu-1,cpu-1" out &&
 	grep -E "^llama3.2:latest +forever +- +gpu +gpu-1" out &&
 	grep_q "route: bodies over 4.1 KB go to group gpu" out &&
-	grep_q "ttft p95 <= 800.0ms" out
+	grep_q "ttft_p95 <= 800.0ms" out
 '
 
 test_expect_success 'fleet show --json is valid JSON with the resolved fleet' '

@@ -86,10 +86,10 @@ test_expect_success 'level 3: probe does not change the model context or expiry'
 	grep_q "^23" e1 && grep_q "^23" e2
 '
 
-test_expect_success 'level 3: a probe that hits a cold load is a WARNING' '
+test_expect_success 'level 3 --load: a probe that hits a cold load is a WARNING' '
 	curl -s "$u2/api/generate" -d "{\"model\":\"llama3.2\",\"keep_alive\":0}" >/dev/null &&
 	sleep 0.3 &&
-	expect_code 1 "$OBRIDGE" -f fleet.conf health --level 3 --format nagios >out &&
+	expect_code 1 "$OBRIDGE" -f fleet.conf health --level 3 --load --format nagios >out &&
 	grep_q "probe of llama3.2:latest hit a cold load" out
 '
 
@@ -153,7 +153,7 @@ test_expect_success 'every run is recorded with its probes' '
 
 test_expect_success 'prom: promtool accepts the textfile, written atomically' '
 	mkdir -p tf &&
-	"$OBRIDGE" -f fleet.conf health --level 3 --textfile tf -q &&
+	preload "$u2" llama3.2 && "$OBRIDGE" -f fleet.conf health --level 3 --textfile tf -q &&
 	ls tf >files && test "$(cat files)" = "obridge.prom" &&
 	grep_q "^obridge_up{instance=\"gpu-1\"} 1" tf/obridge.prom &&
 	grep_q "^obridge_model_resident{instance=\"gpu-1\",model=\"llama3.2:latest\"} 1" tf/obridge.prom &&

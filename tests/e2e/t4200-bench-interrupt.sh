@@ -94,8 +94,8 @@ test_expect_success '--samples stores one row per request, in batches' '
 '
 
 test_expect_success 'the fleet model num_ctx and keep_alive are sent: no reload between runs' '
-	sed "s/^\[model llama3.2:latest\]$/[model llama3.2:latest]\nkeep_alive = 30m\nnum_ctx = 8192/" \
-		"$SIM_FLEET" >ctx.conf &&
+	sed "/^\[model llama3.2:latest\]$/,/^$/s/^num_ctx = .*/num_ctx = 8192/" "$SIM_FLEET" >ctx.conf &&
+	grep -q "^num_ctx = 8192" ctx.conf &&
 	"$OBRIDGE" -f ctx.conf bench --instance gpu-2 -c 2 -n 4 --json >ctx1.json &&
 	curl -s "$SIM_URL/_sim/stats" >ctx1.stats &&
 	"$OBRIDGE" -f ctx.conf bench --instance gpu-2 -c 2 -n 4 --json >ctx2.json &&

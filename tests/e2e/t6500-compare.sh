@@ -28,11 +28,11 @@ test_expect_success 'a sim with a doubled token interval is a regression (exit 1
 	sim_stop "$a_pid" &&
 	sim_start --num-parallel 4 --tokens 12 --tok-interval 8ms --ttft 10ms --load-time 50ms &&
 	C=$(bench "$SIM_URL" c.json) && A=$(jq .run a.json) &&
-	expect_code 1 "$OBRIDGE" compare $A $C >reg.txt 2>reg.err &&
+	expect_code 1 "$OBRIDGE" compare --force $A $C >reg.txt 2>reg.err &&
 	grep -E "^c=1 +itl p50 +[0-9.]+ms +[0-9.]+ms +\+[0-9.]+% .* regression$" reg.txt &&
 	grep_q "^regression:" reg.txt &&
 	grep_q "fingerprints differ" reg.err && grep_q "targets\[0\].url" reg.err &&
-	"$OBRIDGE" compare $A $C --json >reg.json; test $? = 1 &&
+	"$OBRIDGE" compare --force $A $C --json >reg.json; test $? = 1 &&
 	jq -e ".verdict == \"regression\" and ([.steps[].metrics[] | select(.metric == \"itl\") | .diff_pct] | all(. > 80))" reg.json
 '
 
@@ -106,10 +106,10 @@ test_expect_success 'half the requests shed with 503: a regression through error
 		--fault 503@0.5 &&
 	D=$(bench "$SIM_URL" d.json) && A=$(jq .run a.json) &&
 	jq -e ".steps[1].summary.requests.failed >= 6" d.json &&
-	expect_code 1 "$OBRIDGE" compare $A $D >shed.txt 2>/dev/null &&
+	expect_code 1 "$OBRIDGE" compare --force $A $D >shed.txt 2>/dev/null &&
 	grep -E "^c=4 +itl p50 .* no change$" shed.txt &&
 	grep -E "^c=4 +errors +0\.0% +[0-9.]+% +\+[0-9.]+pp +\[\+[0-9.]+pp, \+[0-9.]+pp\] +regression$" shed.txt &&
-	"$OBRIDGE" compare $A $D --json >shed.json; test $? = 1 &&
+	"$OBRIDGE" compare --force $A $D --json >shed.json; test $? = 1 &&
 	jq -e ".steps[1].errors.verdict == \"regression\" and .steps[1].errors.ci_lo_pp > 0" shed.json
 '
 

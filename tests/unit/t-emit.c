@@ -83,7 +83,7 @@ static void test_nginx_reader(void **state)
 	assert_string_equal(f.instances[1].name, "::1:2");
 	assert_string_equal(f.instances[1].url, "http://[::1]:2");
 	assert_true(f.instances[1].backup);
-	assert_int_equal(f.nslos, 1);
+	assert_int_equal(f.slo.mask, 1u << SLO_TTFT_P95);
 	fleet_release(&f);
 	free(t);
 

@@ -34,6 +34,7 @@ static const char *const good =
 	"url = http://10.0.1.3:11434\n"
 	"backup = true\n"
 	"group = cpu\n"
+	"instance_hour = 0.25\n"
 	"\n"
 	"[model deepseek-r1:7b]\n"
 	"keep_alive = 24h\n"
@@ -52,7 +53,15 @@ static const char *const good =
 	"\n"
 	"[slo]\n"
 	"ttft_p95 = 800ms\n"
-	"e2e_p99 = 20s\n";
+	"e2e_p99 = 20s\n"
+	"itl_p99 = 50ms\n"
+	"tpot_p95 = 40ms\n"
+	"error_rate = 1%\n"
+	"\n"
+	"[cost]\n"
+	"instance_hour = 1.20\n"
+	"instance_hour.gpu = 2.50\n"
+	"cloud_per_1m_output = 0.60\n";
 
 static void test_good_file(void **state)
 {
@@ -71,6 +80,12 @@ static void test_good_file(void **state)
 	assert_int_equal(f.instances[1].weight, 1);
 	assert_int_equal(f.instances[2].backup, 1);
 	assert_int_equal(f.instances[2].line, 17);
+	/* [cost]: the fleet's price, a group's, an instance's own */
+	assert_true(f.cost.has_instance_hour);
+	assert_true(f.cost.instance_hour == 1.20);
+	assert_true(f.cost.has_cloud && f.cost.cloud_per_1m_output == 0.60);
+	assert_true(fleet_instance_hour(&f, &f.instances[0]) == 2.50);
+	assert_true(fleet_instance_hour(&f, &f.instances[2]) == 0.25);
 	assert_int_equal(f.nmodels, 3);
 	assert_string_equal(f.models[0].name, "deepseek-r1:7b");
 	assert_int_equal(f.models[0].keep_alive_ns, 24LL * 3600 * 1000000000LL);
@@ -88,11 +103,14 @@ static void test_good_file(void **state)
 	assert_non_null(fleet_find_model(&f, "library/llama3.2"));
 	assert_int_equal(f.long_prompt_bytes, 4096);
 	assert_string_equal(f.long_group, "gpu");
-	const struct fleet_slo *s = fleet_find_slo(&f, "ttft", 95);
-	assert_non_null(s);
-	assert_int_equal(s->limit_ns, 800000000);
-	assert_non_null(fleet_find_slo(&f, "e2e", 99));
-	assert_null(fleet_find_slo(&f, "itl", 99));
+	/* every [slo] key is kept, not only ttft_p95 */
+	assert_int_equal(f.slo.mask, (1u << SLO_TTFT_P95) | (1u << SLO_E2E_P99) |
+				     (1u << SLO_ITL_P99) | (1u << SLO_TPOT_P95) |
+				     (1u << SLO_ERROR_RATE));
+	assert_true(f.slo.limit[SLO_TTFT_P95] == 800e6);
+	assert_true(f.slo.limit[SLO_E2E_P99] == 20e9);
+	assert_true(f.slo.limit[SLO_ERROR_RATE] == 0.01);
+	assert_int_equal(f.slo_line[SLO_E2E_P99], 40);
 	char *json = fleet_to_json(&f);
 	assert_non_null(strstr(json, "\"name\":\"prod\""));
 	assert_non_null(strstr(json, "\"ttft_p95\":0.8"));
@@ -126,6 +144,14 @@ static const struct bad_case bad[] = {
 	{ "[instance a]\nurl = h\nthis is not ini\n", "t.conf:3: syntax error" },
 	{ "[instance a]\nurl = h\n[slo]\nttft_p97 = 1s\n", "t.conf:4: unknown key 'ttft_p97' in [slo]" },
 	{ "[instance a]\nurl = h\n[slo]\nttft_p95 = fast\n", "t.conf:4: ttft_p95:" },
+	{ "[instance a]\nurl = h\n[slo]\nttft_p50 = 1s\n", "t.conf:4: unknown key 'ttft_p50' in [slo] (expected ttft_p95, ttft_p99, itl_p99" },
+	{ "[instance a]\nurl = h\n[slo]\nerror_rate = 2\n", "t.conf:4: error_rate: '2' is not from 0 to 1" },
+	{ "[instance a]\nurl = h\n[slo]\ne2e_p99 = 1s\ne2e_p99 = 2s\n", "t.conf:5: duplicate key 'e2e_p99' in [slo] (first at line 4)" },
+	{ "[instance a]\nurl = h\n[cost]\ninstance_hour = cheap\n", "t.conf:4: instance_hour: 'cheap' is not a price" },
+	{ "[instance a]\nurl = h\n[cost]\ninstance_hour = -1\n", "t.conf:4: instance_hour: '-1' is not a price" },
+	{ "[instance a]\nurl = h\n[cost]\nper_token = 1\n", "t.conf:4: unknown key 'per_token' in [cost]" },
+	{ "[instance a]\nurl = h\n[cost]\ninstance_hour.gpu = 1\n", "t.conf:4: instance_hour.gpu: no instance is in group 'gpu'" },
+	{ "[instance a]\nurl = h\ninstance_hour = x\n", "t.conf:3: instance_hour: 'x' is not a price" },
 	{ "[instance a]\nurl = h\nbackup = maybe\n", "t.conf:3: backup: expected true or false" },
 	{ "[instance a]\nurl = h\n[route]\nlong_group = gpu\n", "long_group 'gpu' names no instance's group" },
 	{ "[instance a]\nurl = h\n[fleet x]\n", "t.conf:3: section [fleet] takes no name" },
