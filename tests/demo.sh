@@ -14,9 +14,16 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# Show and run one command; exit 3 (a usage or configuration error) ends the demo as a
+# failure. Exit 1 and 2 are the fleet's state, which is what the demo shows.
 step() {
 	printf '\n\033[1m$ %s\033[0m\n' "$*"
 	"$@"
+	_rc=$?
+	if [ $_rc -ge 3 ]; then
+		echo "demo: '$*' failed (exit $_rc)" >&2
+		exit 1
+	fi
 }
 
 # A free port range: try a few random bases.
@@ -42,9 +49,7 @@ if [ -z "$sim_pid" ]; then
 fi
 echo "obridge demo: a simulated fleet of 3 Ollama servers on loopback (4 parallel slots each; gpu-3 is slow)"
 cat "$dir/sim.log"
-# The fleet file the simulator wrote, with keep_alive and num_ctx for the first model.
-sed -i 's/^\[model llama3.2:latest\]$/[model llama3.2:latest]\nkeep_alive = 30m\nnum_ctx = 4096/' \
-	"$dir/fleet.conf"
+# The fleet file the simulator wrote: its models with keep_alive and num_ctx.
 export OBRIDGE_FLEET="$dir/fleet.conf" OBRIDGE_DB="$dir/obridge.db"
 
 step "$OBRIDGE" fleet show
