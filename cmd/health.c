@@ -64,7 +64,7 @@ static const struct cmd_opt opts[] = {
 	OPT_VAL("on-fail-timeout", 0, 256, CK_TEXT, "D",
 		"kill the hook's process group after D (default 30s)"),
 	OPT_VAL("cert-days", 0, 257, CK_TEXT, "W[,C]",
-		"https instances: WARNING when the TLS certificate expires\nwithin W days, CRITICAL within C (default 0)"),
+		"https instances and balancer: WARNING when the TLS certificate\nexpires within W days, CRITICAL within C (default 0)"),
 	OPT_VAL("watch", 0, 'W', CK_TEXT, "D",
 		"repeat every D in the foreground until interrupted"),
 	OPT_VAL("lock-wait", 0, 'L', CK_TEXT, "D",
@@ -284,6 +284,10 @@ static int one_run(struct ctx *ctx, struct http_engine *e, const struct hopts *o
 	probe_evaluate(&r, &o->warn, &o->crit);
 	if (o->cert_check)
 		probe_cert_check(&r, o->cert_warn, o->cert_crit, (int64_t)time(NULL));
+	const char *bal = ctx->fleet->balancer;
+	if (o->cert_check && bal && !strncmp(bal, "https:", 6))
+		probe_balancer_cert(e, bal, o->timeout_ns, o->cert_warn, o->cert_crit,
+				    (int64_t)time(NULL), &r);
 	char *json = healthview_json(&r, ctx->fleet->name);
 	struct buf hooks;
 	buf_init(&hooks, 1024 * 1024);

@@ -76,7 +76,19 @@ struct probe_instance {
 	size_t nproblems;
 };
 
+/* The balancer's certificate (health --cert-days with an https [fleet] balancer). */
+struct probe_balancer {
+	int checked;
+	char url[512];
+	enum probe_state state;
+	char tls_version[16];
+	int64_t days;           /* days left; valid when has_days */
+	int has_days;
+	char problem[256];      /* "" when OK */
+};
+
 struct probe_result {
+	struct probe_balancer balancer;
 	int level;
 	int64_t started_wall_ns;
 	int64_t elapsed_ns;
@@ -128,5 +140,12 @@ const char *probe_state_word(const struct probe_instance *pi);
  * the states, and appends the TLS version and the days left to the summary. (cert.c)
  */
 void probe_cert_check(struct probe_result *r, int warn_days, int crit_days, int64_t now_s);
+/*
+ * The same for the balancer at url (https): one GET / on a new connection for its
+ * certificate, bounded by timeout_ns; fills r->balancer and folds its state into r->state.
+ * (cert.c)
+ */
+void probe_balancer_cert(struct http_engine *e, const char *url, int64_t timeout_ns,
+			 int warn_days, int crit_days, int64_t now_s, struct probe_result *r);
 
 #endif

@@ -53,6 +53,22 @@ static void count_resident(const struct probe_result *r, size_t *res, size_t *re
 		}
 }
 
+/* "balancer https://...: WARNING - TLSv1.3, certificate 9 days" (health --cert-days). */
+static void balancer_line(FILE *out, const struct probe_result *r)
+{
+	const struct probe_balancer *b = &r->balancer;
+	if (!b->checked)
+		return;
+	char *url = text_sanitize_dup(b->url), *pr = text_sanitize_dup(b->problem);
+	fprintf(out, "balancer %s: %s - %s", url, state_name(b->state),
+		b->tls_version[0] ? b->tls_version : "TLS version unknown");
+	if (b->has_days)
+		fprintf(out, ", certificate %" PRId64 " days", b->days);
+	fprintf(out, "%s%s\n", pr[0] ? "; " : "", pr);
+	free(url);
+	free(pr);
+}
+
 void healthview_nagios(FILE *out, const struct probe_result *r, const struct nagios_range *warn,
 		       const struct nagios_range *crit)
 {
@@ -73,6 +89,8 @@ void healthview_nagios(FILE *out, const struct probe_result *r, const struct nag
 		}
 		buf_addf(&line, "; %s: %s", pi->in->name, pi->problems[0]);
 	}
+	if (r->balancer.checked && r->balancer.problem[0])
+		buf_addf(&line, "; balancer: %s", r->balancer.problem);
 	char total[16];
 	snprintf(total, sizeof(total), "%zu", r->n);
 	nagios_perfdata(&perf, "up", (double)up, NULL, NULL, NULL, "0", total);
@@ -106,6 +124,7 @@ void healthview_nagios(FILE *out, const struct probe_result *r, const struct nag
 			free(pl);
 		}
 	}
+	balancer_line(out, r);
 	buf_release(&line);
 	buf_release(&perf);
 }
@@ -153,6 +172,10 @@ void healthview_text(FILE *out, const struct probe_result *r, const char *fleet_
 	}
 	table_print(&tb, out, color);
 	table_release(&tb);
+	if (r->balancer.checked) {
+		fputc('\n', out);
+		balancer_line(out, r);
+	}
 }
 
 static void json_str(struct buf *b, const char *k, const char *v)
@@ -219,7 +242,20 @@ char *healthview_json(const struct probe_result *r, const char *fleet_name)
 		}
 		buf_adds(&b, "]}");
 	}
-	buf_adds(&b, "]}");
+	buf_adds(&b, "]");
+	if (r->balancer.checked) {
+		const struct probe_balancer *pb = &r->balancer;
+		buf_adds(&b, ",\"balancer\":{");
+		json_str(&b, "url", pb->url);
+		buf_addf(&b, ",\"state\":\"%s\",", state_name(pb->state));
+		json_str(&b, "tls_version", pb->tls_version[0] ? pb->tls_version : NULL);
+		if (pb->has_days)
+			buf_addf(&b, ",\"cert_days_left\":%" PRId64, pb->days);
+		buf_adds(&b, ",");
+		json_str(&b, "problem", pb->problem[0] ? pb->problem : NULL);
+		buf_adds(&b, "}");
+	}
+	buf_adds(&b, "}");
 	return buf_detach(&b);
 }
 

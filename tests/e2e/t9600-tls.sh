@@ -61,4 +61,25 @@ test_expect_success '--cert-days takes W or W,C with C <= W' '
 	expect_code 3 "$OBRIDGE" -H "$U" health --cert-days 5,30 2>err && grep_q "cert-days" err
 '
 
+sim_start -n 1 || exit 1
+printf "[fleet]\nbalancer = %s\nca_file = %s\n\n[instance gpu-1]\nurl = %s\n" "$U" "$TRASH/ca.pem" "$SIM_URL" >bal.conf
+
+test_expect_success '--cert-days checks an https balancer too: WARNING, named on its own line' '
+	"$OBRIDGE" -f bal.conf health --level 1 --format nagios --cert-days 30,5 >out; rc=$?; cat out; test $rc = 1 &&
+	head -1 out | grep -q "^OBRIDGE WARNING - 1/1 up; balancer: certificate expires in \(9\|10\) days" &&
+	grep -E "^balancer https://127.0.0.1:[0-9]+: WARNING - TLSv1\.[23], certificate (9|10) days; certificate expires in (9|10) days$" out &&
+	"$OBRIDGE" -f bal.conf health --level 1 --format json --cert-days 30,5 >out.json;
+	jq -e ".state == \"WARNING\" and .balancer.state == \"WARNING\" and (.balancer.cert_days_left | . == 9 or . == 10)" out.json
+'
+test_expect_success 'an https balancer whose certificate is fine: OK; without --cert-days it is not asked' '
+	"$OBRIDGE" -f bal.conf health --level 1 --format nagios --cert-days 5 >out; rc=$?; cat out; test $rc = 0 &&
+	grep -E "^balancer https://.*: OK - TLSv1\.[23], certificate (9|10) days$" out &&
+	"$OBRIDGE" -f bal.conf health --level 1 --format nagios >out; test $? = 0 && not_grep "^balancer" out
+'
+test_expect_success 'a balancer with a certificate nobody trusts is CRITICAL, said so' '
+	printf "[fleet]\nbalancer = %s\n\n[instance gpu-1]\nurl = %s\n" "$U" "$SIM_URL" >bal2.conf &&
+	"$OBRIDGE" -f bal2.conf health --level 1 --format nagios --cert-days 5 >out; rc=$?; cat out; test $rc = 2 &&
+	grep -q "^OBRIDGE CRITICAL - 1/1 up; balancer: certificate not checked" out
+'
+
 test_done
