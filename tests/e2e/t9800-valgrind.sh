@@ -33,5 +33,15 @@ test_expect_success 'history, show, compare, export' '
 	vg history && vg show --no-chart && vg compare 4 5 --force && vg export 4
 '
 test_expect_success 'fleet and a usage error' 'vg fleet && { vg ps --nope; test $rc = 3; }'
+test_expect_success 'deploy: plan and apply' '
+	printf "[model qwen2.5:0.5b]\n" >>fleet.conf &&
+	{ vg deploy --plan; test $rc = 1; } && vg deploy --yes
+'
+test_expect_success 'emit and import' '
+	vg emit nginx -o emitted.conf && vg emit haproxy --full && vg import nginx emitted.conf
+'
+test_expect_success 'route test against the sim as its own balancer' '
+	vg route test --balancer "$SIM_URL" --header X-Sim-Instance -n 10 --checks attribution,weights,length,stream
+'
 
 test_done
