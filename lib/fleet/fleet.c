@@ -338,194 +338,230 @@ static int on_cost_key(struct parse_state *ps, const char *key, const char *valu
 	return 1;
 }
 
-static int on_key(struct parse_state *ps, const char *key, const char *value, int line)
+/* A key of [fleet]; returns 1, or 0 after fail(). */
+static int on_fleet_key(struct parse_state *ps, const char *key, const char *value, int line)
+{
+	struct fleet *f = ps->f;
+	long n;
+	if (!strcmp(key, "name")) {
+		if (!*value)
+			return fail(ps, line, "name: empty value");
+		free(f->name);
+		f->name = xstrdup(value);
+	} else if (!strcmp(key, "balancer")) {
+		return set_url(ps, line, key, value, &f->balancer);
+	} else if (!strcmp(key, "api_key_file")) {
+		if (!*value)
+			return fail(ps, line, "api_key_file: empty value");
+		free(f->api_key_file);
+		f->api_key_file = xstrdup(value);
+	} else if (!strcmp(key, "ca_file")) {
+		if (!*value)
+			return fail(ps, line, "ca_file: empty value");
+		free(f->ca_file);
+		f->ca_file = xstrdup(value);
+	} else if (!strcmp(key, "api_key_scope")) {
+		if (strcmp(value, "balancer") && strcmp(value, "all"))
+			return fail(ps, line, "api_key_scope: expected balancer or all, got '%s'",
+				    value);
+		f->api_key_all = !strcmp(value, "all");
+	} else if (!strcmp(key, "shared_store")) {
+		if (parse_bool(value, &f->shared_store) < 0)
+			return fail(ps, line, "shared_store: expected true or false, got '%s'",
+				    value);
+	} else if (!strcmp(key, "num_parallel") || !strcmp(key, "max_loaded")) {
+		if (parse_int(value, 1, FLEET_SLOTS_MAX, &n) < 0)
+			return fail(ps, line, "%s: '%s' is not a whole number from 1 to %d",
+				    key, value, FLEET_SLOTS_MAX);
+		*(key[0] == 'n' ? &ps->def_num_parallel : &ps->def_max_loaded) = (int)n;
+	} else {
+		return fail(ps, line, "unknown key '%s' in [fleet] (expected name, balancer, "
+				      "api_key_file, api_key_scope, ca_file, shared_store, num_parallel, "
+				      "max_loaded)",
+			    key);
+	}
+	return 1;
+}
+
+/* A key of [instance NAME] (the current one); returns 1, or 0 after fail(). */
+static int on_instance_key(struct parse_state *ps, const char *key, const char *value, int line)
+{
+	struct fleet *f = ps->f;
+	long n;
+	struct fleet_instance *in = &f->instances[ps->cur];
+	if (!strcmp(key, "url")) {
+		return set_url(ps, line, key, value, &in->url);
+	} else if (!strcmp(key, "weight")) {
+		if (parse_int(value, 1, FLEET_WEIGHT_MAX, &n) < 0)
+			return fail(ps, line, "weight: '%s' is not a whole number from 1 to %d",
+				    value, FLEET_WEIGHT_MAX);
+		in->weight = (int)n;
+	} else if (!strcmp(key, "group")) {
+		if (!valid_name(value))
+			return fail(ps, line, "group: invalid group name '%s'", value);
+		free(in->group);
+		in->group = xstrdup(value);
+	} else if (!strcmp(key, "backup")) {
+		if (parse_bool(value, &in->backup) < 0)
+			return fail(ps, line, "backup: expected true or false, got '%s'", value);
+	} else if (!strcmp(key, "metrics_url")) {
+		return set_url(ps, line, key, value, &in->metrics_url);
+	} else if (!strcmp(key, "num_parallel") || !strcmp(key, "max_loaded")) {
+		if (parse_int(value, 1, FLEET_SLOTS_MAX, &n) < 0)
+			return fail(ps, line, "%s: '%s' is not a whole number from 1 to %d",
+				    key, value, FLEET_SLOTS_MAX);
+		*(key[0] == 'n' ? &in->num_parallel : &in->max_loaded) = (int)n;
+	} else if (!strcmp(key, "gpus")) {
+		if (!valid_gpus(value))
+			return fail(ps, line, "gpus: expected GPU indexes or UUIDs separated "
+					      "by commas (as CUDA_VISIBLE_DEVICES), got '%s'",
+				    value);
+		free(in->gpus);
+		in->gpus = xstrdup(value);
+	} else if (!strcmp(key, "instance_hour")) {
+		if (parse_price(value, &in->instance_hour) < 0)
+			return fail(ps, line, "instance_hour: '%s' is not a price (a number "
+					      "0 or above, e.g. 1.20)", value);
+		in->has_hour = 1;
+	} else {
+		return fail(ps, line, "unknown key '%s' in [instance %s] (expected url, "
+				      "weight, group, backup, metrics_url, num_parallel, "
+				      "max_loaded, gpus, instance_hour)", key, in->name);
+	}
+	return 1;
+}
+
+/* A key of [model NAME] (the current one); returns 1, or 0 after fail(). */
+static int on_model_key(struct parse_state *ps, const char *key, const char *value, int line)
 {
 	struct fleet *f = ps->f;
 	char e[ERR_MAX];
 	long n;
+	struct fleet_model *m = &f->models[ps->cur];
+	if (!strcmp(key, "keep_alive")) {
+		if (units_parse_duration(value, &m->keep_alive_ns, UNITS_NEG_FOREVER, e) < 0)
+			return fail(ps, line, "keep_alive: %s", e);
+		m->has_keep_alive = 1;
+	} else if (!strcmp(key, "num_ctx")) {
+		if (parse_int(value, 1, 16 * 1024 * 1024, &n) < 0)
+			return fail(ps, line, "num_ctx: '%s' is not a positive whole number",
+				    value);
+		m->num_ctx = (int)n;
+	} else if (!strcmp(key, "groups")) {
+		free(ps->model_groups_raw[ps->cur]);
+		ps->model_groups_raw[ps->cur] = xstrdup(value);
+		ps->model_groups_line[ps->cur] = line;
+	} else if (!strcmp(key, "digest")) {
+		if (!valid_digest(value))
+			return fail(ps, line, "digest: expected sha256: and 64 hex digits, "
+					      "got '%s'", value);
+		free(m->digest);
+		m->digest = xstrdup(value);
+		for (char *p = m->digest; *p; p++)
+			if (*p >= 'A' && *p <= 'F')
+				*p = (char)(*p - 'A' + 'a');
+	} else {
+		return fail(ps, line, "unknown key '%s' in [model %s] (expected keep_alive, "
+				      "num_ctx, groups, digest)", key, m->name);
+	}
+	return 1;
+}
+
+/* A key of [route]; returns 1, or 0 after fail(). */
+static int on_route_key(struct parse_state *ps, const char *key, const char *value, int line)
+{
+	struct fleet *f = ps->f;
+	char e[ERR_MAX];
+	if (!strcmp(key, "long_prompt_bytes")) {
+		uint64_t b;
+		if (units_parse_size(value, &b, e) < 0 || b == 0)
+			return fail(ps, line, "long_prompt_bytes: '%s' is not a positive size",
+				    value);
+		f->long_prompt_bytes = (int64_t)b;
+	} else if (!strcmp(key, "long_group")) {
+		if (!valid_name(value))
+			return fail(ps, line, "long_group: invalid group name '%s'", value);
+		free(f->long_group);
+		f->long_group = xstrdup(value);
+	} else {
+		return fail(ps, line, "unknown key '%s' in [route] (expected "
+				      "long_prompt_bytes, long_group)", key);
+	}
+	return 1;
+}
+
+/* A key of [k8s]; returns 1, or 0 after fail(). */
+static int on_k8s_key(struct parse_state *ps, const char *key, const char *value, int line)
+{
+	struct fleet *f = ps->f;
+	long n;
+	if (!strcmp(key, "min_replicas") || !strcmp(key, "max_replicas")) {
+		if (parse_int(value, 1, 1000, &n) < 0)
+			return fail(ps, line, "%s: '%s' is not a whole number from 1 to 1000",
+				    key, value);
+		*(key[1] == 'i' ? &f->k8s.min_replicas : &f->k8s.max_replicas) = (int)n;
+	} else if (!strcmp(key, "cpu_target")) {
+		const char *v = value;
+		char num[32];
+		size_t l = strlen(v);
+		if (l && v[l - 1] == '%')
+			l--;
+		snprintf(num, sizeof(num), "%.*s", (int)(l < sizeof(num) ? l : 0), v);
+		if (parse_int(num, 1, 100, &n) < 0)
+			return fail(ps, line, "cpu_target: '%s' is not a percentage from 1 to 100",
+				    value);
+		f->k8s.cpu_target = (int)n;
+	} else if (!strcmp(key, "gpus")) {
+		if (parse_int(value, 0, 64, &n) < 0)
+			return fail(ps, line, "gpus: '%s' is not a whole number from 0 to 64",
+				    value);
+		f->k8s.gpus = (int)n;
+	} else if (!strcmp(key, "namespace")) {
+		size_t l = strlen(value);
+		int ok = l >= 1 && l <= 63 && value[0] != '-' && value[l - 1] != '-';
+		for (const char *p = value; *p; p++)
+			ok &= (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-';
+		if (!ok)
+			return fail(ps, line, "namespace: '%s' is not a Kubernetes namespace "
+					      "(lowercase letters, digits and -, at most 63)", value);
+		free(f->k8s.namespace);
+		f->k8s.namespace = xstrdup(value);
+	} else if (!strcmp(key, "storage")) {
+		size_t d = strspn(value, "0123456789");
+		static const char *const units[] = { "", "Ki", "Mi", "Gi", "Ti", "K", "M", "G",
+						     "T" };
+		int ok = d > 0 && d <= 12 && value[0] != '0';
+		int unit_ok = 0;
+		for (size_t i = 0; i < ARRAY_SIZE(units); i++)
+			unit_ok |= !strcmp(value + d, units[i]);
+		if (!ok || !unit_ok)
+			return fail(ps, line, "storage: '%s' is not a size such as 50Gi", value);
+		free(f->k8s.storage);
+		f->k8s.storage = xstrdup(value);
+	} else {
+		return fail(ps, line, "unknown key '%s' in [k8s] (expected min_replicas, "
+				      "max_replicas, cpu_target, gpus, namespace, storage)", key);
+	}
+	return 1;
+}
+
+static int on_key(struct parse_state *ps, const char *key, const char *value, int line)
+{
 	switch (ps->kind) {
 	case SEC_NONE:
 		return fail(ps, line, "key '%s' outside any section (start with [fleet])", key);
 	case SEC_BAD:
 		return 0;
 	case SEC_FLEET:
-		if (!strcmp(key, "name")) {
-			if (!*value)
-				return fail(ps, line, "name: empty value");
-			free(f->name);
-			f->name = xstrdup(value);
-		} else if (!strcmp(key, "balancer")) {
-			return set_url(ps, line, key, value, &f->balancer);
-		} else if (!strcmp(key, "api_key_file")) {
-			if (!*value)
-				return fail(ps, line, "api_key_file: empty value");
-			free(f->api_key_file);
-			f->api_key_file = xstrdup(value);
-		} else if (!strcmp(key, "ca_file")) {
-			if (!*value)
-				return fail(ps, line, "ca_file: empty value");
-			free(f->ca_file);
-			f->ca_file = xstrdup(value);
-		} else if (!strcmp(key, "api_key_scope")) {
-			if (strcmp(value, "balancer") && strcmp(value, "all"))
-				return fail(ps, line, "api_key_scope: expected balancer or all, got '%s'",
-					    value);
-			f->api_key_all = !strcmp(value, "all");
-		} else if (!strcmp(key, "shared_store")) {
-			if (parse_bool(value, &f->shared_store) < 0)
-				return fail(ps, line, "shared_store: expected true or false, got '%s'",
-					    value);
-		} else if (!strcmp(key, "num_parallel") || !strcmp(key, "max_loaded")) {
-			if (parse_int(value, 1, FLEET_SLOTS_MAX, &n) < 0)
-				return fail(ps, line, "%s: '%s' is not a whole number from 1 to %d",
-					    key, value, FLEET_SLOTS_MAX);
-			*(key[0] == 'n' ? &ps->def_num_parallel : &ps->def_max_loaded) = (int)n;
-		} else {
-			return fail(ps, line, "unknown key '%s' in [fleet] (expected name, balancer, "
-					      "api_key_file, api_key_scope, ca_file, shared_store, num_parallel, "
-					      "max_loaded)",
-				    key);
-		}
-		return 1;
-	case SEC_INSTANCE: {
-		struct fleet_instance *in = &f->instances[ps->cur];
-		if (!strcmp(key, "url")) {
-			return set_url(ps, line, key, value, &in->url);
-		} else if (!strcmp(key, "weight")) {
-			if (parse_int(value, 1, FLEET_WEIGHT_MAX, &n) < 0)
-				return fail(ps, line, "weight: '%s' is not a whole number from 1 to %d",
-					    value, FLEET_WEIGHT_MAX);
-			in->weight = (int)n;
-		} else if (!strcmp(key, "group")) {
-			if (!valid_name(value))
-				return fail(ps, line, "group: invalid group name '%s'", value);
-			free(in->group);
-			in->group = xstrdup(value);
-		} else if (!strcmp(key, "backup")) {
-			if (parse_bool(value, &in->backup) < 0)
-				return fail(ps, line, "backup: expected true or false, got '%s'", value);
-		} else if (!strcmp(key, "metrics_url")) {
-			return set_url(ps, line, key, value, &in->metrics_url);
-		} else if (!strcmp(key, "num_parallel") || !strcmp(key, "max_loaded")) {
-			if (parse_int(value, 1, FLEET_SLOTS_MAX, &n) < 0)
-				return fail(ps, line, "%s: '%s' is not a whole number from 1 to %d",
-					    key, value, FLEET_SLOTS_MAX);
-			*(key[0] == 'n' ? &in->num_parallel : &in->max_loaded) = (int)n;
-		} else if (!strcmp(key, "gpus")) {
-			if (!valid_gpus(value))
-				return fail(ps, line, "gpus: expected GPU indexes or UUIDs separated "
-						      "by commas (as CUDA_VISIBLE_DEVICES), got '%s'",
-					    value);
-			free(in->gpus);
-			in->gpus = xstrdup(value);
-		} else if (!strcmp(key, "instance_hour")) {
-			if (parse_price(value, &in->instance_hour) < 0)
-				return fail(ps, line, "instance_hour: '%s' is not a price (a number "
-						      "0 or above, e.g. 1.20)", value);
-			in->has_hour = 1;
-		} else {
-			return fail(ps, line, "unknown key '%s' in [instance %s] (expected url, "
-					      "weight, group, backup, metrics_url, num_parallel, "
-					      "max_loaded, gpus, instance_hour)", key, in->name);
-		}
-		return 1;
-	}
-	case SEC_MODEL: {
-		struct fleet_model *m = &f->models[ps->cur];
-		if (!strcmp(key, "keep_alive")) {
-			if (units_parse_duration(value, &m->keep_alive_ns, UNITS_NEG_FOREVER, e) < 0)
-				return fail(ps, line, "keep_alive: %s", e);
-			m->has_keep_alive = 1;
-		} else if (!strcmp(key, "num_ctx")) {
-			if (parse_int(value, 1, 16 * 1024 * 1024, &n) < 0)
-				return fail(ps, line, "num_ctx: '%s' is not a positive whole number",
-					    value);
-			m->num_ctx = (int)n;
-		} else if (!strcmp(key, "groups")) {
-			free(ps->model_groups_raw[ps->cur]);
-			ps->model_groups_raw[ps->cur] = xstrdup(value);
-			ps->model_groups_line[ps->cur] = line;
-		} else if (!strcmp(key, "digest")) {
-			if (!valid_digest(value))
-				return fail(ps, line, "digest: expected sha256: and 64 hex digits, "
-						      "got '%s'", value);
-			free(m->digest);
-			m->digest = xstrdup(value);
-			for (char *p = m->digest; *p; p++)
-				if (*p >= 'A' && *p <= 'F')
-					*p = (char)(*p - 'A' + 'a');
-		} else {
-			return fail(ps, line, "unknown key '%s' in [model %s] (expected keep_alive, "
-					      "num_ctx, groups, digest)", key, m->name);
-		}
-		return 1;
-	}
+		return on_fleet_key(ps, key, value, line);
+	case SEC_INSTANCE:
+		return on_instance_key(ps, key, value, line);
+	case SEC_MODEL:
+		return on_model_key(ps, key, value, line);
 	case SEC_ROUTE:
-		if (!strcmp(key, "long_prompt_bytes")) {
-			uint64_t b;
-			if (units_parse_size(value, &b, e) < 0 || b == 0)
-				return fail(ps, line, "long_prompt_bytes: '%s' is not a positive size",
-					    value);
-			f->long_prompt_bytes = (int64_t)b;
-		} else if (!strcmp(key, "long_group")) {
-			if (!valid_name(value))
-				return fail(ps, line, "long_group: invalid group name '%s'", value);
-			free(f->long_group);
-			f->long_group = xstrdup(value);
-		} else {
-			return fail(ps, line, "unknown key '%s' in [route] (expected "
-					      "long_prompt_bytes, long_group)", key);
-		}
-		return 1;
+		return on_route_key(ps, key, value, line);
 	case SEC_K8S:
-		if (!strcmp(key, "min_replicas") || !strcmp(key, "max_replicas")) {
-			if (parse_int(value, 1, 1000, &n) < 0)
-				return fail(ps, line, "%s: '%s' is not a whole number from 1 to 1000",
-					    key, value);
-			*(key[1] == 'i' ? &f->k8s.min_replicas : &f->k8s.max_replicas) = (int)n;
-		} else if (!strcmp(key, "cpu_target")) {
-			const char *v = value;
-			char num[32];
-			size_t l = strlen(v);
-			if (l && v[l - 1] == '%')
-				l--;
-			snprintf(num, sizeof(num), "%.*s", (int)(l < sizeof(num) ? l : 0), v);
-			if (parse_int(num, 1, 100, &n) < 0)
-				return fail(ps, line, "cpu_target: '%s' is not a percentage from 1 to 100",
-					    value);
-			f->k8s.cpu_target = (int)n;
-		} else if (!strcmp(key, "gpus")) {
-			if (parse_int(value, 0, 64, &n) < 0)
-				return fail(ps, line, "gpus: '%s' is not a whole number from 0 to 64",
-					    value);
-			f->k8s.gpus = (int)n;
-		} else if (!strcmp(key, "namespace")) {
-			size_t l = strlen(value);
-			int ok = l >= 1 && l <= 63 && value[0] != '-' && value[l - 1] != '-';
-			for (const char *p = value; *p; p++)
-				ok &= (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-';
-			if (!ok)
-				return fail(ps, line, "namespace: '%s' is not a Kubernetes namespace "
-						      "(lowercase letters, digits and -, at most 63)", value);
-			free(f->k8s.namespace);
-			f->k8s.namespace = xstrdup(value);
-		} else if (!strcmp(key, "storage")) {
-			size_t d = strspn(value, "0123456789");
-			static const char *const units[] = { "", "Ki", "Mi", "Gi", "Ti", "K", "M", "G",
-							     "T" };
-			int ok = d > 0 && d <= 12 && value[0] != '0';
-			int unit_ok = 0;
-			for (size_t i = 0; i < ARRAY_SIZE(units); i++)
-				unit_ok |= !strcmp(value + d, units[i]);
-			if (!ok || !unit_ok)
-				return fail(ps, line, "storage: '%s' is not a size such as 50Gi", value);
-			free(f->k8s.storage);
-			f->k8s.storage = xstrdup(value);
-		} else {
-			return fail(ps, line, "unknown key '%s' in [k8s] (expected min_replicas, "
-					      "max_replicas, cpu_target, gpus, namespace, storage)", key);
-		}
-		return 1;
+		return on_k8s_key(ps, key, value, line);
 	case SEC_SLO:
 		return on_slo_key(ps, key, value, line);
 	case SEC_COST:
