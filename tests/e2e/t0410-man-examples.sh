@@ -97,24 +97,25 @@ for page in $pages; do
 			rm -f sim.conf
 			test_expect_success "$title" '
 				# another port when this one is taken (other tests run meanwhile)
+				# up means listening and, with --fleet-out, the file written (once every
+				# instance listens: a later instance may find its port taken)
 				for try in 1 2 3 4 5; do
 					run=$(deviate "$c" $(_rand_port))
+					fo=$(printf "%s" "$run" | sed -n "s/.*--fleet-out \([^ ]*\).*/\1/p")
 					: >sim.out
 					sh -c "exec ${run% &}" >>sim.out 2>&1 &
 					pid=$!
 					i=0
-					while [ $i -lt 200 ] && ! grep -q listening sim.out &&
-					      kill -0 $pid 2>/dev/null; do
+					while [ $i -lt 400 ] && kill -0 $pid 2>/dev/null &&
+					      ! { grep -q listening sim.out && { [ -z "$fo" ] || [ -s "$fo" ]; }; }; do
 						sleep 0.05; i=$((i+1))
 					done
-					grep -q listening sim.out && break
+					grep -q listening sim.out && { [ -z "$fo" ] || [ -s "$fo" ]; } && break
 					kill $pid 2>/dev/null; wait $pid 2>/dev/null
 				done
 				echo $pid >>sims; echo $pid >>"$TRASH/.sim-pids"
-				grep -q listening sim.out || { cat sim.out; false; }
-				# with --fleet-out, the file is written once every instance listens
-				fo=$(printf "%s" "$run" | sed -n "s/.*--fleet-out \([^ ]*\).*/\1/p")
-				i=0; while [ -n "$fo" ] && [ ! -s "$fo" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done
+				grep -q listening sim.out && { [ -z "$fo" ] || [ -s "$fo" ]; } ||
+					{ echo "the sim did not come up (with its fleet file $fo):"; cat sim.out; false; }
 			'
 			# a sim in the foreground runs until interrupted: stop it once it listens
 			case $run in *'&') ;; *) kill "$(tail -n 1 sims)" 2>/dev/null ;; esac
