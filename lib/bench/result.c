@@ -13,6 +13,7 @@
 #include "../stats/knee.h"
 #include "../util/buf.h"
 #include "../util/units.h"
+#include "../util/json.h"
 #include "../util/util.h"
 #include "../banned.h"
 
@@ -22,38 +23,15 @@ static const enum bench_hist server_hists[BS_N] = { BH_LOAD, BH_PROMPT_EVAL, BH_
 
 /* ---- reading helpers ---- */
 
-static const cJSON *jget(const cJSON *o, const char *k)
-{
-	return cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, k) : NULL;
-}
-
-static double jnum(const cJSON *o, const char *k)
-{
-	const cJSON *v = jget(o, k);
-	return cJSON_IsNumber(v) && isfinite(v->valuedouble) ? v->valuedouble : 0;
-}
-
-static int64_t jns(const cJSON *o, const char *k)
-{
-	double v = jnum(o, k);
-	return fabs(v) < 9e18 ? (int64_t)v : 0;
-}
-
-static uint64_t jcount(const cJSON *o, const char *k)
-{
-	double v = jnum(o, k);
-	return v > 0 && v < 1.8e19 ? (uint64_t)v : 0;
-}
-
 static void jstr(const cJSON *o, const char *k, char *out, size_t n)
 {
-	const cJSON *v = jget(o, k);
+	const cJSON *v = json_get(o, k);
 	snprintf(out, n, "%s", cJSON_IsString(v) ? v->valuestring : "");
 }
 
 static char *jstrdup(const cJSON *o, const char *k)
 {
-	const cJSON *v = jget(o, k);
+	const cJSON *v = json_get(o, k);
 	return cJSON_IsString(v) ? xstrdup(v->valuestring) : NULL;
 }
 
@@ -95,13 +73,13 @@ static void stat_parse(struct bench_stat *st, const cJSON *o)
 	if (!cJSON_IsObject(o))
 		return;
 	st->has = 1;
-	st->count = jcount(o, "count");
-	st->mean = jnum(o, "mean_ns");
-	st->p50 = jns(o, "p50_ns");
-	st->p90 = jns(o, "p90_ns");
-	st->p95 = jns(o, "p95_ns");
-	st->p99 = jns(o, "p99_ns");
-	st->max = jns(o, "max_ns");
+	st->count = json_count(o, "count");
+	st->mean = json_num(o, "mean_ns");
+	st->p50 = json_ns(o, "p50_ns");
+	st->p90 = json_ns(o, "p90_ns");
+	st->p95 = json_ns(o, "p95_ns");
+	st->p99 = json_ns(o, "p99_ns");
+	st->max = json_ns(o, "max_ns");
 }
 
 static void client_check(const struct bench_acc *a, double wall_s, struct bench_client *c)
@@ -299,43 +277,43 @@ int bench_step_parse(const char *json, struct bench_step *st, char *err)
 		cJSON_Delete(o);
 		return seterr(err, "step is not a JSON object");
 	}
-	if (summary_from_json(&st->summary, jget(o, "summary")) < 0) {
+	if (summary_from_json(&st->summary, json_get(o, "summary")) < 0) {
 		cJSON_Delete(o);
 		return seterr(err, "step has no summary");
 	}
-	st->index = (int)jnum(o, "index");
+	st->index = (int)json_num(o, "index");
 	jstr(o, "label", st->label, sizeof(st->label));
-	st->x = jnum(o, "x");
+	st->x = json_num(o, "x");
 	jstr(o, "instance", st->instance, sizeof(st->instance));
-	st->partial = cJSON_IsTrue(jget(o, "partial"));
-	const cJSON *errs = jget(o, "errors"), *msgs = jget(o, "error_messages");
+	st->partial = cJSON_IsTrue(json_get(o, "partial"));
+	const cJSON *errs = json_get(o, "errors"), *msgs = json_get(o, "error_messages");
 	for (int i = 0; i < BENCH_E_N; i++) {
-		st->err[i] = jcount(errs, bench_err_name(i));
+		st->err[i] = json_count(errs, bench_err_name(i));
 		jstr(msgs, bench_err_name(i), st->msg[i], sizeof(st->msg[i]));
 	}
-	const cJSON *cold = jget(o, "cold"), *sv = jget(o, "server"), *raw = jget(o, "raw");
-	st->cold = jcount(cold, "count");
-	stat_parse(&st->cold_ttft, jget(cold, "ttft"));
+	const cJSON *cold = json_get(o, "cold"), *sv = json_get(o, "server"), *raw = json_get(o, "raw");
+	st->cold = json_count(cold, "count");
+	stat_parse(&st->cold_ttft, json_get(cold, "ttft"));
 	for (int i = 0; i < BS_N; i++)
-		stat_parse(&st->server[i], jget(sv, server_keys[i]));
+		stat_parse(&st->server[i], json_get(sv, server_keys[i]));
 	st->has_raw = cJSON_IsObject(raw);
-	stat_parse(&st->raw_ttft, jget(raw, "ttft"));
-	stat_parse(&st->raw_e2e, jget(raw, "e2e"));
-	const cJSON *cl = jget(o, "client");
+	stat_parse(&st->raw_ttft, json_get(raw, "ttft"));
+	stat_parse(&st->raw_e2e, json_get(raw, "e2e"));
+	const cJSON *cl = json_get(o, "client");
 	struct bench_client *c = &st->client;
-	c->cpu_pct = jnum(cl, "cpu_pct");
-	c->loop_lag_p99 = jns(cl, "loop_lag_p99_ns");
-	c->loop_lag_max = jns(cl, "loop_lag_max_ns");
-	c->send_lag_p50 = jns(cl, "send_lag_p50_ns");
-	c->send_lag_p99 = jns(cl, "send_lag_p99_ns");
-	c->send_lag_max = jns(cl, "send_lag_max_ns");
-	c->chunks = jcount(cl, "chunks");
-	c->chunks_per_cpu_s = jnum(cl, "chunks_per_cpu_s");
-	c->bytes = jcount(cl, "bytes");
-	c->delayed = jcount(cl, "delayed");
-	c->limited = cJSON_IsTrue(jget(cl, "limited"));
+	c->cpu_pct = json_num(cl, "cpu_pct");
+	c->loop_lag_p99 = json_ns(cl, "loop_lag_p99_ns");
+	c->loop_lag_max = json_ns(cl, "loop_lag_max_ns");
+	c->send_lag_p50 = json_ns(cl, "send_lag_p50_ns");
+	c->send_lag_p99 = json_ns(cl, "send_lag_p99_ns");
+	c->send_lag_max = json_ns(cl, "send_lag_max_ns");
+	c->chunks = json_count(cl, "chunks");
+	c->chunks_per_cpu_s = json_num(cl, "chunks_per_cpu_s");
+	c->bytes = json_count(cl, "bytes");
+	c->delayed = json_count(cl, "delayed");
+	c->limited = cJSON_IsTrue(json_get(cl, "limited"));
 	jstr(cl, "reason", c->reason, sizeof(c->reason));
-	st->max_gap_ns = jns(o, "max_gap_ns");
+	st->max_gap_ns = json_ns(o, "max_gap_ns");
 	cJSON_Delete(o);
 	return 0;
 }
@@ -388,22 +366,22 @@ static void knee_parse(struct bench_knee *k, const cJSON *o)
 	if (!cJSON_IsObject(o))
 		return;
 	k->found = 1;
-	const cJSON *r = jget(o, "reason"), *m = jget(o, "metric"), *nx = jget(o, "next_x"),
-		    *sl = jget(o, "slots");
+	const cJSON *r = json_get(o, "reason"), *m = json_get(o, "metric"), *nx = json_get(o, "next_x"),
+		    *sl = json_get(o, "slots");
 	for (int i = KNEE_NONE; i <= KNEE_USER_RATE; i++)
 		if (cJSON_IsString(r) && !strcmp(r->valuestring, knee_reason_name(i)))
 			k->reason = i;
 	k->endpoint = cJSON_IsString(m) && !strcmp(m->valuestring, "e2e");
-	k->x = jnum(o, "x");
+	k->x = json_num(o, "x");
 	k->has_next = cJSON_IsNumber(nx);
-	k->next_x = jnum(o, "next_x");
-	k->gain = jnum(o, "gain");
-	k->p95_ratio = jnum(o, "p95_ratio");
-	k->slo_ns = jns(o, "slo_ns");
+	k->next_x = json_num(o, "next_x");
+	k->gain = json_num(o, "gain");
+	k->p95_ratio = json_num(o, "p95_ratio");
+	k->slo_ns = json_ns(o, "slo_ns");
 	jstr(o, "sentence", k->sentence, sizeof(k->sentence));
 	k->has_slots = cJSON_IsNumber(sl);
-	k->slots = (int)jnum(o, "slots");
-	k->service_ns = jns(o, "service_ns");
+	k->slots = (int)json_num(o, "slots");
+	k->service_ns = json_ns(o, "service_ns");
 	jstr(o, "slots_sentence", k->slots_sentence, sizeof(k->slots_sentence));
 	jstr(o, "imbalance", k->imbalance, sizeof(k->imbalance));
 }
@@ -447,7 +425,7 @@ void bench_summary_to_json(const struct bench_summary *s, struct buf *out)
 
 static int has_number(const cJSON *o, const char *k)
 {
-	const cJSON *v = jget(o, k);
+	const cJSON *v = json_get(o, k);
 	return cJSON_IsNumber(v) && isfinite(v->valuedouble);
 }
 
@@ -470,24 +448,24 @@ int bench_summary_parse(const char *json, struct bench_summary *s, char *err)
 	for (size_t i = 0; i < ARRAY_SIZE(nums); i++)
 		if (has_number(o, nums[i].key))
 			s->has |= nums[i].bit;
-	if (cJSON_IsString(jget(o, "error"))) {
+	if (cJSON_IsString(json_get(o, "error"))) {
 		s->kind = BENCH_SUMMARY_ERROR;
 		s->error = jstrdup(o, "error");
-	} else if (cJSON_IsString(jget(o, "step"))) {
+	} else if (cJSON_IsString(json_get(o, "step"))) {
 		s->kind = BENCH_SUMMARY_PROGRESS;
 		jstr(o, "step", s->step, sizeof(s->step));
-		s->p95_ns = jns(o, "p95_ns");
+		s->p95_ns = json_ns(o, "p95_ns");
 	}
-	s->ttft_p95_ns = jns(o, "ttft_p95_ns");
-	s->tok_s = jnum(o, "tok_s");
-	s->req_s = jnum(o, "req_s");
-	s->errors = jcount(o, "errors");
-	s->shed = jcount(o, "shed");
-	s->ok = jcount(o, "ok");
-	s->steps = (size_t)jcount(o, "steps");
-	knee_parse(&s->knee, jget(o, "knee"));
+	s->ttft_p95_ns = json_ns(o, "ttft_p95_ns");
+	s->tok_s = json_num(o, "tok_s");
+	s->req_s = json_num(o, "req_s");
+	s->errors = json_count(o, "errors");
+	s->shed = json_count(o, "shed");
+	s->ok = json_count(o, "ok");
+	s->steps = (size_t)json_count(o, "steps");
+	knee_parse(&s->knee, json_get(o, "knee"));
 	jstr(o, "stopped", s->stopped, sizeof(s->stopped));
-	s->interrupted = cJSON_IsTrue(jget(o, "interrupted"));
+	s->interrupted = cJSON_IsTrue(json_get(o, "interrupted"));
 	cJSON_Delete(o);
 	return 0;
 }

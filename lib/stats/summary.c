@@ -9,6 +9,7 @@
 
 #include "hist.h"
 #include "../util/buf.h"
+#include "../util/json.h"
 #include "../util/util.h"
 #include "../banned.h"
 
@@ -188,65 +189,42 @@ int summary_to_json(const struct summary *s, struct buf *out)
 	return 0;
 }
 
-static const cJSON *jget(const cJSON *o, const char *k)
-{
-	return cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, k) : NULL;
-}
-
-static double jnum(const cJSON *o, const char *k)
-{
-	const cJSON *v = jget(o, k);
-	return cJSON_IsNumber(v) && isfinite(v->valuedouble) ? v->valuedouble : 0;
-}
-
-static int64_t jns(const cJSON *o, const char *k)
-{
-	double v = jnum(o, k);
-	return fabs(v) < 9e18 ? (int64_t)v : 0;
-}
-
-static uint64_t jcount(const cJSON *o, const char *k)
-{
-	double v = jnum(o, k);
-	return v > 0 && v < 1.8e19 ? (uint64_t)v : 0;
-}
-
 int summary_from_json(struct summary *s, const struct cJSON *o)
 {
 	memset(s, 0, sizeof(*s));
 	if (!cJSON_IsObject(o))
 		return -1;
-	s->concurrency = jnum(o, "concurrency");
-	s->offered_rate = jnum(o, "offered_rate");
-	s->duration_ns = jns(o, "duration_ns");
-	const cJSON *req = jget(o, "requests"), *by = jget(req, "failed_by");
-	s->ok = jcount(req, "ok");
-	s->failed = jcount(req, "failed");
-	s->success_ratio = jnum(req, "success_ratio");
+	s->concurrency = json_num(o, "concurrency");
+	s->offered_rate = json_num(o, "offered_rate");
+	s->duration_ns = json_ns(o, "duration_ns");
+	const cJSON *req = json_get(o, "requests"), *by = json_get(req, "failed_by");
+	s->ok = json_count(req, "ok");
+	s->failed = json_count(req, "failed");
+	s->success_ratio = json_num(req, "success_ratio");
 	for (int i = 0; i < SUMMARY_FAIL_COUNT; i++)
-		s->failed_by[i] = jcount(by, fail_names[i]);
-	const cJSON *tok = jget(o, "tokens"), *thr = jget(o, "throughput");
-	s->output_tokens = jcount(tok, "output");
-	s->prompt_tokens = jcount(tok, "prompt");
-	s->req_per_s = jnum(thr, "req_per_s");
-	s->output_tok_per_s = jnum(thr, "output_tok_per_s");
-	s->users = jnum(thr, "users");
-	s->output_tok_per_s_per_user = jnum(thr, "output_tok_per_s_per_user");
-	s->decode_tok_per_s = jnum(thr, "decode_tok_per_s");
+		s->failed_by[i] = json_count(by, fail_names[i]);
+	const cJSON *tok = json_get(o, "tokens"), *thr = json_get(o, "throughput");
+	s->output_tokens = json_count(tok, "output");
+	s->prompt_tokens = json_count(tok, "prompt");
+	s->req_per_s = json_num(thr, "req_per_s");
+	s->output_tok_per_s = json_num(thr, "output_tok_per_s");
+	s->users = json_num(thr, "users");
+	s->output_tok_per_s_per_user = json_num(thr, "output_tok_per_s_per_user");
+	s->decode_tok_per_s = json_num(thr, "decode_tok_per_s");
 	for (int m = 0; m < SUMMARY_NMETRICS; m++) {
-		const cJSON *st = jget(o, metric_names[m]);
+		const cJSON *st = json_get(o, metric_names[m]);
 		struct summary_stat *x = &s->stat[m];
 		s->has[m] = cJSON_IsObject(st);
-		x->count = jcount(st, "count");
-		x->mean = jnum(st, "mean_ns");
-		x->stddev = jnum(st, "stddev_ns");
-		x->min = jns(st, "min_ns");
-		x->p50 = jns(st, "p50_ns");
-		x->p90 = jns(st, "p90_ns");
-		x->p95 = jns(st, "p95_ns");
-		x->p99 = jns(st, "p99_ns");
-		x->p999 = jns(st, "p99_9_ns");
-		x->max = jns(st, "max_ns");
+		x->count = json_count(st, "count");
+		x->mean = json_num(st, "mean_ns");
+		x->stddev = json_num(st, "stddev_ns");
+		x->min = json_ns(st, "min_ns");
+		x->p50 = json_ns(st, "p50_ns");
+		x->p90 = json_ns(st, "p90_ns");
+		x->p95 = json_ns(st, "p95_ns");
+		x->p99 = json_ns(st, "p99_ns");
+		x->p999 = json_ns(st, "p99_9_ns");
+		x->max = json_ns(st, "max_ns");
 	}
 	return 0;
 }

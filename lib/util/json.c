@@ -4,6 +4,7 @@
 #include "json.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <string.h>
 
 #include "../banned.h"
@@ -44,4 +45,27 @@ void json_scan_models(const char *json, void (*add)(void *ud, const char *name),
 	if (cJSON_IsObject(root) || cJSON_IsArray(root))
 		models_from_item(root, add, ud, 0);
 	cJSON_Delete(root);
+}
+
+const cJSON *json_get(const cJSON *o, const char *k)
+{
+	return cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, k) : NULL;
+}
+
+double json_num(const cJSON *o, const char *k)
+{
+	const cJSON *v = json_get(o, k);
+	return cJSON_IsNumber(v) && isfinite(v->valuedouble) ? v->valuedouble : 0;
+}
+
+int64_t json_ns(const cJSON *o, const char *k)
+{
+	double v = json_num(o, k);
+	return fabs(v) < 9e18 ? (int64_t)v : 0;
+}
+
+uint64_t json_count(const cJSON *o, const char *k)
+{
+	double v = json_num(o, k);
+	return v > 0 && v < 1.8e19 ? (uint64_t)v : 0;
 }
