@@ -47,7 +47,7 @@ static const char *const usage[] = {
 enum {
 	O_RATE = 256, O_ARRIVAL, O_WARMUP, O_PTOK, O_PFILE, O_MAXTOK, O_SEED, O_UNIQUE, O_API,
 	O_ENDPOINT, O_INSTANCE, O_EACH, O_MAXP95, O_KNEE, O_TIMEOUT, O_STALL, O_COLD, O_MAXIF,
-	O_SAMPLES, O_NOCHART, O_CSV, O_SLO, O_MINCAP,
+	O_SAMPLES, O_NOCHART, O_CSV, O_SLO, O_MINCAP, O_COLDCONN,
 };
 
 static const struct cmd_opt opts[] = {
@@ -94,6 +94,9 @@ static const struct cmd_opt opts[] = {
 		"load_duration that marks a cold load (500ms)"),
 	OPT_VAL("max-in-flight", 0, O_MAXIF, CK_TEXT, "N",
 		"open loop: requests in flight per target at most (10000)"),
+	OPT_FLAG("cold-connections", 0, O_COLDCONN,
+		 "open each step's connections inside it (set-up then\nshows as connect), "
+		 "not before it"),
 	OPT_FLAG("samples", 0, O_SAMPLES, "also store every request's figures"),
 	OPT_FLAG("no-chart", 0, O_NOCHART, "no charts after the table"),
 	OPT_FLAG("csv", 0, O_CSV, "one CSV row per step"),
@@ -287,6 +290,7 @@ static int take_option(int c, const char *arg, struct bench_job *j, struct out_o
 			return -1;
 		cfg->max_in_flight = (size_t)v;
 		return 0;
+	case O_COLDCONN: cfg->cold_conns = 1; return 0;
 	case O_SAMPLES: j->samples = 1; return 0;
 	case O_NOCHART: oo->charts = 0; return 0;
 	case O_CSV: oo->csv = 1; return 0;

@@ -3,6 +3,7 @@
 #include "../compat.h"
 #include "bench.h"
 
+#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +19,7 @@
 
 #define TICK_NS 10000000LL     /* loop-lag probe period */
 #define PROGRESS_NS 200000000LL
-#define RAMP_BATCH 256          /* closed-loop streams opened per loop turn */
+#define RAMP_BATCH 64           /* closed-loop streams started per loop turn */
 
 static const char *const err_names[BENCH_E_N] = {
 	"refused", "connect", "timeout", "http", "shed", "stream", "truncated", "malformed",
@@ -27,8 +28,20 @@ static const char *const err_names[BENCH_E_N] = {
 
 static const char *const hist_names[BH_N] = {
 	"ttft", "itl", "tpot", "e2e", "ttft_raw", "e2e_raw", "load", "prompt_eval", "eval",
-	"queue", "server_ttft", "cold_ttft", "send_lag", "loop_lag", "tpot_vllm",
+	"queue", "server_ttft", "cold_ttft", "send_lag", "loop_lag", "tpot_vllm", "connect",
 };
+
+static const char *const lag_names[BENCH_LAG_N] = {
+	"wake", "reads", "completions", "timers", "sends", "progress", "other",
+};
+
+const char *bench_lag_cause_name(enum bench_lag_cause c)
+{
+	return (unsigned)c < BENCH_LAG_N ? lag_names[c] : "other";
+}
+
+/* The caller's phases in the engine's phase log. */
+enum { PH_SENDS = HTTP_PH_USER, PH_PROGRESS, PH_OTHER };
 
 const char *bench_err_name(enum bench_err e)
 {
@@ -121,6 +134,9 @@ void bench_acc_reset(struct bench_acc *a)
 	a->max_gap_ns = 0;
 	a->t_start = a->t_end = 0;
 	a->cpu_s = 0;
+	memset(a->lag_ns, 0, sizeof(a->lag_ns));
+	memset(a->late_lag_ns, 0, sizeof(a->late_lag_ns));
+	a->gaps = a->coalesced = a->conns = 0;
 }
 
 void bench_acc_merge(struct bench_acc *d, const struct bench_acc *s)
@@ -148,6 +164,13 @@ void bench_acc_merge(struct bench_acc *d, const struct bench_acc *s)
 		d->t_end = s->t_end;
 	if (s->cpu_s > d->cpu_s)
 		d->cpu_s = s->cpu_s; /* one process: the same CPU time, not a sum */
+	for (int i = 0; i < BENCH_LAG_N; i++) {
+		d->lag_ns[i] += s->lag_ns[i];
+		d->late_lag_ns[i] += s->late_lag_ns[i];
+	}
+	d->gaps += s->gaps;
+	d->coalesced += s->coalesced;
+	d->conns += s->conns;
 }
 
 /* ---- ITL ---- */
@@ -253,6 +276,7 @@ struct breq {
 	int64_t last_tok;
 	int64_t *gaps;
 	size_t ngaps, cap;
+	size_t ncoal;      /* gaps of 0: the line came in the same read as the one before */
 	int64_t max_gap;
 };
 
@@ -333,6 +357,7 @@ static struct breq *req_get(struct bench *b)
 		r->b = b;
 	}
 	r->ngaps = 0;
+	r->ncoal = 0;
 	r->last_tok = 0;
 	r->max_gap = 0;
 	return r;
@@ -444,6 +469,30 @@ static void emit_sample(struct bench *b, const struct breq *r, int err, const ch
 	b->cfg->sample(b->cfg->ud, &s);
 }
 
+/*
+ * Connection set-up of a request that opened its connection (0 for a reused one): kept
+ * out of TTFT and E2E and counted apart, like curl's time_connect.
+ */
+static int64_t conn_setup(struct bench_acc *a, const struct http_response *resp)
+{
+	if (resp->reused || resp->t.connected <= resp->t.sent)
+		return 0;
+	int64_t d = resp->t.connected - resp->t.sent;
+	a->conns++;
+	hist_record(&a->h[BH_CONNECT], d);
+	return d;
+}
+
+/*
+ * When the request went out: the moment libcurl had its connection ready and wrote it.
+ * A closed loop measures from there, so neither a burst of sends queued in the client
+ * (a step's first wave) nor connection set-up counts as the server's latency.
+ */
+static int64_t req_sent(const struct breq *r, const struct http_response *resp, int64_t conn)
+{
+	return resp->t.wire >= r->sent ? resp->t.wire : r->sent + conn;
+}
+
 static int on_stream_line(void *ud, const struct ollama_stream *s, int is_token, int64_t t)
 {
 	struct breq *r = ud;
@@ -457,6 +506,7 @@ static int on_stream_line(void *ud, const struct ollama_stream *s, int is_token,
 			r->gaps = xrealloc(r->gaps, r->cap * sizeof(int64_t));
 		}
 		r->gaps[r->ngaps++] = g;
+		r->ncoal += g == 0;
 		if (g > r->max_gap)
 			r->max_gap = g;
 	}
@@ -475,7 +525,11 @@ static void on_stream_done(void *ud, const struct ollama_stream *s, enum ollama_
 	}
 	struct bench_acc *a = acc_of(b, r->target);
 	const struct bench_cfg *cfg = b->cfg;
-	int64_t start = r->planned ? r->planned : r->sent;
+	int64_t conn = conn_setup(a, resp);
+	int64_t sent = req_sent(r, resp, conn);
+	int64_t start = r->planned ? r->planned + conn : sent;
+	if (r->planned) /* open loop: how late the request went out */
+		hist_record(&a->h[BH_SEND_LAG], sent - conn > r->planned ? sent - conn - r->planned : 0);
 	int64_t end = resp->t.end ? resp->t.end : mono_ns();
 	if (end > a->t_end)
 		a->t_end = end;
@@ -530,7 +584,7 @@ static void on_stream_done(void *ud, const struct ollama_stream *s, enum ollama_
 		} else {
 			hist_record(&a->h[BH_TTFT], ttft);
 			if (r->planned)
-				hist_record(&a->h[BH_TTFT_RAW], s->first_token_ns - r->sent);
+				hist_record(&a->h[BH_TTFT_RAW], s->first_token_ns - sent);
 		}
 	} else if (cold) {
 		a->cold++;
@@ -538,9 +592,11 @@ static void on_stream_done(void *ud, const struct ollama_stream *s, enum ollama_
 	if (!cold) {
 		hist_record(&a->h[BH_E2E], end - start);
 		if (r->planned)
-			hist_record(&a->h[BH_E2E_RAW], end - r->sent);
+			hist_record(&a->h[BH_E2E_RAW], end - sent);
 	}
 	bench_itl_record(&a->h[BH_ITL], r->gaps, r->ngaps, tokens);
+	a->gaps += r->ngaps;
+	a->coalesced += r->ncoal;
 	if (tokens > 1 && r->ngaps > 0 && s->last_token_ns > s->first_token_ns) {
 		tpot = (s->last_token_ns - s->first_token_ns) / (tokens - 1);
 		hist_record(&a->h[BH_TPOT], tpot);
@@ -575,7 +631,11 @@ static void on_get_done(void *ud, const struct http_response *resp)
 		return;
 	}
 	struct bench_acc *a = acc_of(b, r->target);
-	int64_t start = r->planned ? r->planned : r->sent;
+	int64_t conn = conn_setup(a, resp);
+	int64_t sent = req_sent(r, resp, conn);
+	int64_t start = r->planned ? r->planned + conn : sent;
+	if (r->planned) /* open loop: how late the request went out */
+		hist_record(&a->h[BH_SEND_LAG], sent - conn > r->planned ? sent - conn - r->planned : 0);
 	int64_t end = resp->t.end ? resp->t.end : mono_ns();
 	if (end > a->t_end)
 		a->t_end = end;
@@ -601,7 +661,7 @@ static void on_get_done(void *ud, const struct http_response *resp)
 	if (resp->t.first_byte)
 		hist_record(&a->h[BH_TTFT], resp->t.first_byte - start);
 	if (r->planned)
-		hist_record(&a->h[BH_E2E_RAW], end - r->sent);
+		hist_record(&a->h[BH_E2E_RAW], end - sent);
 	emit_sample(b, r, -1, "", 0, end - start, 0, 0, 0, 0, 0, 0);
 	finish(b, r);
 }
@@ -658,8 +718,6 @@ static int send_one(struct bench *b, size_t t, int64_t planned)
 	}
 	b->sent_t[t]++;
 	a->sent++;
-	if (planned)
-		hist_record(&a->h[BH_SEND_LAG], r->sent - planned);
 	if (id < 0) {
 		a->err[BENCH_E_OTHER]++;
 		set_msg(a, BENCH_E_OTHER, err);
@@ -709,10 +767,62 @@ static void report_progress(struct bench *b, double level, int64_t now)
 	cfg->progress(cfg->ud, &p);
 }
 
+/* The lag cause of an engine or bench phase. */
+static enum bench_lag_cause phase_cause(int ph)
+{
+	switch (ph) {
+	case HTTP_PH_WAIT:
+		return BENCH_LAG_WAKE;
+	case HTTP_PH_READ:
+		return BENCH_LAG_READS;
+	case HTTP_PH_DONE:
+		return BENCH_LAG_COMPLETIONS;
+	case HTTP_PH_TIMER:
+		return BENCH_LAG_TIMERS;
+	case PH_SENDS:
+		return BENCH_LAG_SENDS;
+	case PH_PROGRESS:
+		return BENCH_LAG_PROGRESS;
+	default:
+		return BENCH_LAG_OTHER;
+	}
+}
+
 /*
- * Wait for the network until wake_at (an arrival: spin the last sub-millisecond, since
- * epoll rounds up to whole ms) or the next loop-lag tick, then note how late the loop
- * noticed the tick (beyond epoll's rounding).
+ * A probe due at `due` was noticed at `now`: split the lag over the phases the loop was
+ * in meanwhile (the engine's phase log covers the time since the last check).
+ */
+static void lag_attribute(struct bench *b, int64_t due, int64_t now, int64_t lag)
+{
+	const struct http_phase_log *l = http_phases(b->e);
+	int64_t part[BENCH_LAG_N] = { 0 };
+	for (size_t i = 0; i < l->n; i++) {
+		int64_t from = l->t[i] > due ? l->t[i] : due;
+		int64_t to = i + 1 < l->n ? l->t[i + 1] : now;
+		if (to > from)
+			part[phase_cause(l->ph[i])] += to - from;
+	}
+	/* The lag less any epoll rounding: scale the parts down to it. */
+	int64_t sum = 0;
+	for (int c = 0; c < BENCH_LAG_N; c++)
+		sum += part[c];
+	for (size_t t = 0; t < b->cfg->ntargets; t++) {
+		struct bench_acc *a = b->acc[t];
+		for (int c = 0; c < BENCH_LAG_N; c++) {
+			int64_t v = sum > 0 ? (int64_t)((double)part[c] * lag / sum) : 0;
+			a->lag_ns[c] += v;
+			if (lag > BENCH_LAG_LATE_NS)
+				a->late_lag_ns[c] += v;
+		}
+		hist_record(&a->h[BH_LOOP_LAG], lag);
+	}
+}
+
+/*
+ * Wait for the network until wake_at (an arrival) or the next loop-lag tick, then note
+ * how late the loop noticed the tick, and what it was doing meanwhile. Waits are to the
+ * nanosecond where the kernel has epoll_pwait2; elsewhere epoll rounds up to whole ms,
+ * so an arrival spins its last sub-millisecond and the tick's lag leaves the rounding out.
  */
 static void loop_once(struct bench *b, int64_t wake_at, int64_t *tick)
 {
@@ -723,10 +833,12 @@ static void loop_once(struct bench *b, int64_t wake_at, int64_t *tick)
 	if (wait < 0)
 		wait = 0;
 	int64_t slack = 0;
-	if (arrival)
-		wait = wait / 1000000 * 1000000;
-	else
-		slack = (wait + 999999) / 1000000 * 1000000 - wait;
+	if (!http_precise_wait(b->e)) {
+		if (arrival)
+			wait = wait / 1000000 * 1000000;
+		else
+			slack = (wait + 999999) / 1000000 * 1000000 - wait;
+	}
 	http_poll(b->e, wait, -1, NULL);
 	now = mono_ns();
 	if (now >= *tick) {
@@ -734,10 +846,10 @@ static void loop_once(struct bench *b, int64_t wake_at, int64_t *tick)
 		if (lag < 0)
 			lag = 0;
 		if (b->acc && b->measure)
-			for (size_t t = 0; t < b->cfg->ntargets; t++)
-				hist_record(&b->acc[t]->h[BH_LOOP_LAG], lag);
+			lag_attribute(b, *tick, now, lag);
 		*tick = now + TICK_NS;
 	}
+	http_phases_clear(b->e, PH_OTHER, now);
 }
 
 /* t0 + off without overflow: a rate of 1e-12/s puts the next arrival past INT64_MAX. */
@@ -769,8 +881,11 @@ static int drive(struct bench *b, double level, int open)
 	 * answers while thousands of connections are being set up. */
 	size_t c = open ? 0 : (size_t)level, started = 0;
 	size_t cap = cfg->max_in_flight ? cfg->max_in_flight : 10000;
+	http_phases_enable(b->e, 1);
+	http_phases_clear(b->e, PH_OTHER, 0);
 	for (;;) {
 		if (started < c) {
+			http_mark(b->e, PH_SENDS, 0);
 			size_t upto = started + RAMP_BATCH < c ? started + RAMP_BATCH : c;
 			for (; started < upto; started++)
 				for (size_t t = 0; t < nt; t++)
@@ -787,6 +902,8 @@ static int drive(struct bench *b, double level, int open)
 		int pending = 0;
 		if (open && !b->stopping) {
 			for (size_t t = 0; t < nt && t < 64; t++) {
+				if (next[t] <= now)
+					http_mark(b->e, PH_SENDS, now);
 				while (next[t] <= now && can_send(b, t)) {
 					if (b->active_t[t] >= cap) {
 						if (b->measure && b->acc)
@@ -812,11 +929,81 @@ static int drive(struct bench *b, double level, int open)
 		loop_once(b, wake, &tick);
 		now = mono_ns();
 		if (now >= next_progress) {
+			http_mark(b->e, PH_PROGRESS, now);
 			report_progress(b, level, now);
 			next_progress = now + PROGRESS_NS;
+			http_mark(b->e, PH_OTHER, 0);
 		}
 	}
+	http_phases_enable(b->e, 0);
 	return interrupted;
+}
+
+struct warm {
+	size_t left;
+};
+
+static void on_warm_done(void *ud, const struct http_response *resp)
+{
+	(void)resp;
+	((struct warm *)ud)->left--;
+}
+
+/*
+ * Open n connections per target before a closed-loop step, so that its requests find
+ * them ready: connection set-up, and a server's accept backlog of a burst of new
+ * connections, stay out of the measured window. Each wave sends the missing number of
+ * cheap GETs, each on a new connection that then waits in the pool; at most three waves,
+ * fewer when the engine holds enough or a wave opened nothing (an unreachable target, or
+ * a server that closes idle connections: the step reports it).
+ */
+static void prewarm(struct bench *b, size_t n)
+{
+	const struct bench_cfg *cfg = b->cfg;
+	size_t want = n * cfg->ntargets;
+	long budget = http_fd_budget(NULL);
+	if (want > (size_t)budget)
+		want = (size_t)budget;
+	for (int wave = 0; wave < 3 && http_conns(b->e) < want; wave++) {
+		size_t before = http_conns(b->e);
+		/* per target: what is missing, shared out (the pool is one for all targets) */
+		size_t more = (want - before + cfg->ntargets - 1) / cfg->ntargets;
+		struct warm w = { 0 };
+		for (size_t t = 0; t < cfg->ntargets; t++) {
+			const char *u = cfg->targets[t].url;
+			size_t l = strlen(u);
+			while (l && u[l - 1] == '/')
+				l--;
+			char *url = cfg->api == BENCH_API_ENDPOINT ? NULL :
+				    xasprintf("%.*s/api/version", (int)l, u);
+			for (size_t i = 0; i < more; i++) {
+				struct http_req h;
+				char err[ERR_MAX];
+				memset(&h, 0, sizeof(h));
+				h.fresh_connect = 1;
+				h.url = url ? url : b->ep_urls[t];
+				h.timeout_ns = 10000000000LL;
+				h.max_body = 1u << 20;
+				h.on_done = on_warm_done;
+				h.ud = &w;
+				if (http_submit(b->e, &h, err) > 0)
+					w.left++;
+			}
+			free(url);
+		}
+		while (w.left) {
+			if (cfg->stop && *cfg->stop) {
+				http_cancel_all(b->e);
+				return;
+			}
+			http_poll(b->e, 100000000LL, -1, NULL);
+		}
+		if (http_conns(b->e) <= before)
+			break;
+	}
+	/* The warm-up's transfers are gone: hand their freed pages back, or the step's
+	 * transfers, laid out anew, add to them (some 4 KB per stream at 10,000 streams). */
+	malloc_trim(0);
 }
 
 int bench_step(struct bench *b, double level, struct bench_acc *const *acc, char *err)
@@ -830,6 +1017,8 @@ int bench_step(struct bench *b, double level, struct bench_acc *const *acc, char
 		bench_acc_reset(acc[t]);
 		b->sent_t[t] = 0;
 	}
+	if (cfg->mode == BENCH_CLOSED && !cfg->cold_conns)
+		prewarm(b, (size_t)level);
 	b->acc = acc;
 	b->measure = 1;
 	b->gen++;

@@ -66,10 +66,10 @@ const char *bench_err_name(enum bench_err e);
 
 /* The histograms of a step (ns). */
 enum bench_hist {
-	BH_TTFT,        /* send (planned send in open loop) to first token; warm requests */
+	BH_TTFT,        /* request written (planned send in open loop) to first token; warm */
 	BH_ITL,         /* per token: chunk gaps split by eval_count */
 	BH_TPOT,        /* per request: (last token - first token) / (tokens - 1) */
-	BH_E2E,         /* send (planned) to done; warm requests */
+	BH_E2E,         /* request written (planned send) to done; warm requests */
 	BH_TTFT_RAW,    /* open loop: from the actual send time (uncorrected) */
 	BH_E2E_RAW,     /* open loop: from the actual send time */
 	BH_LOAD,        /* Ollama load_duration */
@@ -81,12 +81,30 @@ enum bench_hist {
 	BH_SEND_LAG,    /* open loop: actual send - planned send */
 	BH_LOOP_LAG,    /* how late the event loop noticed a due timer */
 	BH_TPOT_VLLM,   /* per request, vLLM's definition: (e2e - ttft) / (tokens - 1) */
+	BH_CONNECT,     /* connection set-up of requests that opened one (kept out of TTFT
+			   and E2E) */
 	BH_N,
 };
 
 /* "ttft", "itl", "tpot", "e2e", "ttft_raw", "e2e_raw", "load", "prompt_eval", "eval",
- * "queue", "server_ttft", "cold_ttft", "send_lag", "loop_lag". */
+ * "queue", "server_ttft", "cold_ttft", "send_lag", "loop_lag", "tpot_vllm", "connect". */
 const char *bench_hist_name(enum bench_hist h);
+
+/*
+ * What the event loop was doing while a loop-lag probe came due and until it noticed:
+ * the share of lag each phase accounts for. "wake": asleep in epoll past the time asked
+ * (the OS or hypervisor woke the loop late); "reads": reading sockets and parsing lines;
+ * "completions": finishing requests (and starting the next ones of a closed loop);
+ * "timers": libcurl's timeouts and the stall scan; "sends": starting requests (ramp
+ * batches, open-loop arrivals); "progress": the progress callback; "other": the rest.
+ */
+enum bench_lag_cause {
+	BENCH_LAG_WAKE, BENCH_LAG_READS, BENCH_LAG_COMPLETIONS, BENCH_LAG_TIMERS,
+	BENCH_LAG_SENDS, BENCH_LAG_PROGRESS, BENCH_LAG_OTHER, BENCH_LAG_N,
+};
+const char *bench_lag_cause_name(enum bench_lag_cause c);
+/* Probes later than this count toward the named cause of a step's lag. */
+#define BENCH_LAG_LATE_NS 1000000LL
 
 /* Everything measured in one step for one target. */
 struct bench_acc {
@@ -103,6 +121,11 @@ struct bench_acc {
 	int64_t max_gap_ns;     /* longest token gap seen */
 	int64_t t_start, t_end; /* the step's window (mono ns) */
 	double cpu_s;           /* client CPU seconds (user + system) during the step */
+	int64_t lag_ns[BENCH_LAG_N];      /* loop lag by the phase it was spent in */
+	int64_t late_lag_ns[BENCH_LAG_N]; /* the same, of probes over BENCH_LAG_LATE_NS */
+	uint64_t gaps, coalesced;         /* token gaps measured; of them, lines that came
+					     in one read with the previous token (gap 0) */
+	uint64_t conns;                   /* connections opened during the step */
 	char msg[BENCH_E_N][160]; /* the first message of each class, sanitized */
 };
 
@@ -167,6 +190,8 @@ struct bench_cfg {
 	int64_t timeout_ns;      /* per request; 0 = none */
 	int64_t stall_ns;        /* a token gap this long makes the request a "stall" */
 	int64_t cold_ns;         /* load_duration at or above this is a cold load */
+	int cold_conns;          /* closed loop: do not open the step's connections before
+				    it (set-up then counts in the step, as "connect") */
 	int64_t duration_ns;     /* per step; 0 = use requests */
 	uint64_t requests;       /* per step (and target); 0 = use duration */
 	enum arrival_kind arrival;

@@ -126,6 +126,9 @@ void bench_row_from_step(const struct bench_step *st, struct bench_row *r)
 	r->loop_lag_p99 = st->client.loop_lag_p99;
 	r->limited = st->client.limited;
 	snprintf(r->reason, sizeof(r->reason), "%s", st->client.reason);
+	r->coalesced_pct = st->client.coalesced_pct;
+	r->conns = st->connect.count;
+	r->connect_p50 = st->connect.p50;
 	/* "3 stall, 1 truncated: first message" */
 	struct buf b = BUF_INIT;
 	const char *firstmsg = NULL;

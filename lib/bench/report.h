@@ -49,6 +49,9 @@ struct bench_row {
 	int64_t send_lag_p99, loop_lag_p99;
 	int limited;
 	char reason[128];       /* why the client may be the limit */
+	double coalesced_pct;   /* token gaps of 0 (lines that came in one read), % */
+	uint64_t conns;         /* requests that opened their connection in the step */
+	int64_t connect_p50;    /* their set-up time */
 	char errsum[200];       /* "2 stall, 1 truncated (message)" or "" */
 };
 

@@ -101,8 +101,26 @@ static void client_check(const struct bench_acc *a, double wall_s, struct bench_
 	else if (send99 > 5000000)
 		snprintf(c->reason, n, "send lag p99 %s", units_fmt_duration(send99, d, sizeof(d)));
 	else if (loop99 > 5000000)
-		snprintf(c->reason, n, "event-loop lag p99 %s",
-			 units_fmt_duration(loop99, d, sizeof(d)));
+		snprintf(c->reason, n, "event-loop lag p99 %s%s%s%s",
+			 units_fmt_duration(loop99, d, sizeof(d)), c->lag_cause[0] ? ", mostly " : "",
+			 c->lag_cause, !strcmp(c->lag_cause, "wake") ? " (the OS woke the loop late)" : "");
+}
+
+/* Where the lag went, and its main cause among the late probes. */
+static void lag_causes(const struct bench_acc *a, struct bench_client *c)
+{
+	int64_t all = 0, late = 0;
+	int top = -1;
+	for (int i = 0; i < BENCH_LAG_N; i++) {
+		all += a->lag_ns[i];
+		late += a->late_lag_ns[i];
+		if (a->late_lag_ns[i] > 0 && (top < 0 || a->late_lag_ns[i] > a->late_lag_ns[top]))
+			top = i;
+	}
+	for (int i = 0; i < BENCH_LAG_N; i++)
+		c->lag_by[i] = all > 0 ? 100.0 * (double)a->lag_ns[i] / (double)all : 0;
+	snprintf(c->lag_cause, sizeof(c->lag_cause), "%s",
+		 top >= 0 && late > 0 ? bench_lag_cause_name(top) : "");
 }
 
 /* v as its JSON text reads back (summary_json_number with that many decimals). */
@@ -140,6 +158,10 @@ static void round_as_json(struct bench_step *st)
 	for (size_t i = 0; i < ARRAY_SIZE(stats); i++)
 		stats[i]->mean = rint(stats[i]->mean); /* what "%.0f" writes */
 	st->client.cpu_pct = as_json(st->client.cpu_pct, 1);
+	st->client.coalesced_pct = as_json(st->client.coalesced_pct, 1);
+	for (int i = 0; i < BENCH_LAG_N; i++)
+		st->client.lag_by[i] = as_json(st->client.lag_by[i], 1);
+	st->connect.mean = rint(st->connect.mean);
 	st->client.chunks_per_cpu_s = as_json(st->client.chunks_per_cpu_s, 0);
 }
 
@@ -195,6 +217,11 @@ int bench_step_compute(const struct bench_acc *a, const struct bench_step_info *
 		stat_from_hist(&st->raw_e2e, &a->h[BH_E2E_RAW]);
 	}
 	struct bench_client *c = &st->client;
+	lag_causes(a, c);
+	c->gaps = a->gaps;
+	c->coalesced_pct = a->gaps ? 100.0 * (double)a->coalesced / (double)a->gaps : 0;
+	stat_from_hist(&st->connect, &a->h[BH_CONNECT]);
+	st->v2 = 1;
 	client_check(a, (double)in.duration_ns / 1e9, c);
 	c->loop_lag_p99 = hist_percentile(&a->h[BH_LOOP_LAG], 99);
 	c->loop_lag_max = hist_max(&a->h[BH_LOOP_LAG]);
@@ -266,7 +293,20 @@ int bench_step_to_json(const struct bench_step *st, struct buf *out)
 	buf_addf(out, ",\"bytes\":%" PRIu64 ",\"delayed\":%" PRIu64 ",\"limited\":%s,\"reason\":",
 		 c->bytes, c->delayed, c->limited ? "true" : "false");
 	buf_add_json_str(out, c->reason);
-	return buf_addf(out, "},\"max_gap_ns\":%" PRId64 "}", st->max_gap_ns) < 0 ? -1 : 0;
+	if (!st->v2)
+		return buf_addf(out, "},\"max_gap_ns\":%" PRId64 "}", st->max_gap_ns) < 0 ? -1 : 0;
+	buf_adds(out, ",\"loop_lag_cause\":");
+	buf_add_json_str(out, c->lag_cause);
+	buf_adds(out, ",\"loop_lag_by\":{");
+	for (int i = 0; i < BENCH_LAG_N; i++) {
+		buf_addf(out, "%s\"%s\":", i ? "," : "", bench_lag_cause_name(i));
+		summary_json_number(out, c->lag_by[i], 1);
+	}
+	buf_addf(out, "},\"gaps\":%" PRIu64 ",\"coalesced_pct\":", c->gaps);
+	summary_json_number(out, c->coalesced_pct, 1);
+	buf_adds(out, "},\"connect\":");
+	stat_json(out, &st->connect);
+	return buf_addf(out, ",\"max_gap_ns\":%" PRId64 "}", st->max_gap_ns) < 0 ? -1 : 0;
 }
 
 int bench_step_parse(const char *json, struct bench_step *st, char *err)
@@ -313,6 +353,14 @@ int bench_step_parse(const char *json, struct bench_step *st, char *err)
 	c->delayed = json_count(cl, "delayed");
 	c->limited = cJSON_IsTrue(json_get(cl, "limited"));
 	jstr(cl, "reason", c->reason, sizeof(c->reason));
+	jstr(cl, "loop_lag_cause", c->lag_cause, sizeof(c->lag_cause));
+	const cJSON *by = json_get(cl, "loop_lag_by");
+	st->v2 = by != NULL;
+	for (int i = 0; i < BENCH_LAG_N; i++)
+		c->lag_by[i] = json_num(by, bench_lag_cause_name(i));
+	c->gaps = json_count(cl, "gaps");
+	c->coalesced_pct = json_num(cl, "coalesced_pct");
+	stat_parse(&st->connect, json_get(o, "connect"));
 	st->max_gap_ns = json_ns(o, "max_gap_ns");
 	cJSON_Delete(o);
 	return 0;

@@ -18,8 +18,15 @@
  *    "client":{"cpu_pct":12.5,"loop_lag_p99_ns":..,"loop_lag_max_ns":..,
  *              "send_lag_p50_ns":..,"send_lag_p99_ns":..,"send_lag_max_ns":..,
  *              "chunks":..,"chunks_per_cpu_s":..,"bytes":..,"delayed":..,
- *              "limited":false,"reason":""},
+ *              "limited":false,"reason":"",
+ *              "loop_lag_cause":"reads"|"",      the cause of most lag over 1 ms
+ *              "loop_lag_by":{"wake":12.5,"reads":80.1,...},  % of all loop lag
+ *              "gaps":N,"coalesced_pct":0.4},   token gaps; % that were 0 (one read)
+ *    "connect":STAT|null,                       set-up of connections opened in the
+ *                                               step (kept out of TTFT and E2E)
  *    "max_gap_ns":..}
+ * Steps stored before loop_lag_cause, loop_lag_by, gaps, coalesced_pct and connect
+ * existed read back with them empty.
  * where STAT is {"count":N,"mean_ns":..,"p50_ns":..,"p90_ns":..,"p95_ns":..,
  * "p99_ns":..,"max_ns":..} or null when nothing was measured.
  *
@@ -66,6 +73,14 @@ struct bench_client {
 	double chunks_per_cpu_s;
 	int limited;
 	char reason[128];       /* why the client may be the limit, "" when it is not */
+	/* Where the loop lag was spent (bench_lag_cause_name's keys), % of all lag, and the
+	 * cause of most lag of probes over BENCH_LAG_LATE_NS ("" when none was that late). */
+	double lag_by[BENCH_LAG_N];
+	char lag_cause[16];
+	/* Token gaps measured, and the share that were 0 (lines that came in one read):
+	 * ITL percentiles below that share are not measurements. */
+	uint64_t gaps;
+	double coalesced_pct;
 };
 
 /* One step of a run, everything its JSON holds. */
@@ -85,6 +100,9 @@ struct bench_step {
 	struct bench_stat raw_ttft, raw_e2e;
 	struct bench_client client;
 	int64_t max_gap_ns;
+	struct bench_stat connect; /* connections opened in the step: their set-up time */
+	int v2;                    /* has loop_lag_cause ... connect (steps stored before
+				      them are written back as they were) */
 };
 
 struct bench_step_info {

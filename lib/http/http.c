@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -25,7 +26,8 @@
 #define SLOT_MASK ((1L << SLOT_BITS) - 1)
 #define ERR_BODY_MAX (64u * 1024)   /* error body kept in line mode */
 #define TRACE_BODY_MAX 4096         /* bytes of each body shown by -vv */
-#define POOL_MAX 4096               /* recycled transfers kept */
+#define POOL_MIN 4096               /* recycled transfers kept at least ... */
+#define RECV_BUFFER 2048            /* libcurl's receive buffer per transfer */
 #define HDR_CACHE 16
 
 /* One request; owns its easy handle (recovered through CURLOPT_PRIVATE). */
@@ -83,6 +85,7 @@ struct http_engine {
 	int in_curl;                   /* inside curl_multi_socket_action() */
 	int closing;                   /* http_engine_free() running: no new requests */
 	size_t active;
+	size_t max_active;             /* the most requests in flight at once so far */
 	uint64_t ncompleted;           /* on_done calls so far */
 
 	struct xfer **slots;
@@ -118,6 +121,11 @@ struct http_engine {
 	int64_t stall_check_at;        /* next scan for stalled transfers */
 
 	struct epoll_event evs[256];
+	int pwait2;                    /* epoll_pwait2 works: waits to the nanosecond */
+	int64_t stamp;                 /* while reading a batch of events: when epoll returned it */
+
+	int plog_on;
+	struct http_phase_log plog;
 
 	/*
 	 * What epoll holds for each descriptor, so that a connection going idle and being
@@ -127,6 +135,7 @@ struct http_engine {
 	 */
 	uint32_t *fdst;
 	size_t nfdst;
+	size_t nconns;                 /* sockets opened for libcurl and not yet closed */
 };
 
 #define FD_EVMASK (EPOLLIN | EPOLLOUT)
@@ -376,6 +385,7 @@ static curl_socket_t open_cb(void *clientp, curlsocktype purpose, struct curl_so
 	uint32_t *st = fd_state(e, s);
 	if (st)
 		*st = FD_OWNED; /* a new descriptor is in no epoll set */
+	e->nconns++;
 	return s;
 }
 
@@ -387,6 +397,8 @@ static int close_cb(void *clientp, curl_socket_t s)
 		fd_unreg(e, s, st);
 		*st = 0;
 	}
+	if (e->nconns)
+		e->nconns--;
 	return close(s);
 }
 
@@ -447,6 +459,13 @@ struct http_engine *http_engine_new(const struct http_engine_opts *o, char *err)
 	if (epoll_ctl(e->epfd, EPOLL_CTL_ADD, e->wakefd, &ev)) {
 		seterr(err, "cannot create the event loop: %s", strerror(errno));
 		goto fail;
+	}
+	{
+		/* A wait of zero: does epoll_pwait2 exist here (Linux 5.11; not under valgrind)? */
+		struct timespec zero = { 0, 0 };
+		e->pwait2 = epoll_pwait2(e->epfd, e->evs, 1, &zero, NULL) >= 0;
+		if (e->pwait2)
+			prctl(PR_SET_TIMERSLACK, 1000UL, 0UL, 0UL, 0UL);
 	}
 	e->multi = curl_multi_init();
 	if (!e->multi) {
@@ -556,6 +575,45 @@ void http_engine_free(struct http_engine *e)
 	free(e->pend_cancel);
 	free(e->fdst);
 	free(e);
+}
+
+/* ---- phases ---- */
+
+void http_phases_enable(struct http_engine *e, int on)
+{
+	e->plog_on = on;
+	e->plog.n = 0;
+	e->plog.overflow = 0;
+}
+
+void http_mark(struct http_engine *e, int ph, int64_t t)
+{
+	struct http_phase_log *l = &e->plog;
+	if (!e->plog_on || (l->n && l->ph[l->n - 1] == ph))
+		return;
+	if (l->n == HTTP_PHASE_LOG) {
+		l->overflow = 1;
+		return;
+	}
+	l->t[l->n] = t ? t : mono_ns();
+	l->ph[l->n++] = (unsigned char)ph;
+}
+
+const struct http_phase_log *http_phases(const struct http_engine *e)
+{
+	return &e->plog;
+}
+
+void http_phases_clear(struct http_engine *e, int ph, int64_t t)
+{
+	e->plog.n = 0;
+	e->plog.overflow = 0;
+	http_mark(e, ph, t);
+}
+
+int http_precise_wait(const struct http_engine *e)
+{
+	return e->pwait2;
 }
 
 static struct xfer *lookup(const struct http_engine *e, long id)
@@ -677,7 +735,9 @@ static void xfer_put(struct http_engine *e, struct xfer *x)
 	buf_reset(&x->resp.body);
 	buf_release(&x->trace_req);
 	buf_release(&x->trace_resp);
-	if (e->npool >= POOL_MAX) {
+	/* ... and up to as many as were ever in flight at once: freeing them would only leave
+	 * holes in the heap that the next burst's allocations do not fit. */
+	if (e->npool >= POOL_MIN && e->npool >= e->max_active) {
 		xfer_destroy(x);
 		return;
 	}
@@ -713,6 +773,18 @@ static int tls_debug_cb(CURL *h, curl_infotype type, char *data, size_t size, vo
 	return 0;
 }
 
+/* The connection is ready (new or reused) and the request is about to be written. */
+static int prereq_cb(void *ud, char *ip, char *lip, int port, int lport)
+{
+	struct xfer *x = ud;
+	(void)ip;
+	(void)lip;
+	(void)port;
+	(void)lport;
+	x->resp.t.wire = mono_ns();
+	return CURL_PREREQFUNC_OK;
+}
+
 static void setup_easy(struct http_engine *e, struct xfer *x, struct curl_slist *hdrs)
 {
 	CURL *h = x->h;
@@ -737,6 +809,11 @@ static void setup_easy(struct http_engine *e, struct xfer *x, struct curl_slist 
 	curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, x);
 	curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, close_cb);
 	curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, e);
+	curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, prereq_cb);
+	/* A stream's lines are a few hundred bytes: libcurl's 16 KB receive buffer per
+	 * transfer is most of a stream's memory at thousands of streams. */
+	curl_easy_setopt(h, CURLOPT_BUFFERSIZE, (long)RECV_BUFFER);
+	curl_easy_setopt(h, CURLOPT_PREREQDATA, x);
 	if (x->timeout_ns > 0)
 		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS,
 				 (long)((x->timeout_ns + 999999) / 1000000));
@@ -845,6 +922,7 @@ long http_submit(struct http_engine *e, const struct http_req *r, char *err)
 		setup_body(x);
 	else
 		setup_easy(e, x, hdrs);
+	curl_easy_setopt(x->h, CURLOPT_FRESH_CONNECT, r->fresh_connect ? 1L : 0L);
 
 	/* Slot and id. */
 	size_t slot;
@@ -867,7 +945,8 @@ long http_submit(struct http_engine *e, const struct http_req *r, char *err)
 	x->slot = slot;
 	x->id = (e->seq++ << SLOT_BITS) | (long)slot;
 	e->slots[slot] = x;
-	e->active++;
+	if (++e->active > e->max_active)
+		e->max_active = e->active;
 
 	if (e->in_curl) {
 		push_id(&e->pend_add, &e->npend_add, &e->cap_add, x->id);
@@ -889,6 +968,11 @@ long http_submit(struct http_engine *e, const struct http_req *r, char *err)
 size_t http_active(const struct http_engine *e)
 {
 	return e->active;
+}
+
+size_t http_conns(const struct http_engine *e)
+{
+	return e->nconns;
 }
 
 /* Keep the header line p (n bytes) when its name is one of x->capture. */
@@ -923,7 +1007,7 @@ static size_t on_header(char *p, size_t sz, size_t nm, void *ud)
 {
 	struct xfer *x = ud;
 	size_t n = sz * nm;
-	int64_t now = mono_ns();
+	int64_t now = x->e->stamp ? x->e->stamp : mono_ns();
 	if (!x->resp.t.first_byte)
 		x->resp.t.first_byte = now;
 	if (n >= 5 && strncmp(p, "HTTP/", 5) == 0) {
@@ -978,8 +1062,9 @@ static size_t on_write(char *p, size_t sz, size_t nm, void *ud)
 	size_t n = sz * nm;
 	if (x->fail)
 		return 0;
+	int64_t now = x->e->stamp ? x->e->stamp : mono_ns();
 	if (x->stall_ns && n)
-		x->last_data = mono_ns();
+		x->last_data = now;
 	if (!x->headers_done) {
 		/* Body without a header block end (HTTP/0.9 style); treat as headers done. */
 		long code = 0;
@@ -1020,7 +1105,7 @@ static size_t on_write(char *p, size_t sz, size_t nm, void *ud)
 		size_t room = ERR_BODY_MAX - x->resp.body.len;
 		buf_add(&x->resp.body, p, n < room ? n : room);
 	}
-	int r = http_lines_feed(&x->lines, p, n, x->on_line, x->ud, mono_ns());
+	int r = http_lines_feed(&x->lines, p, n, x->on_line, x->ud, now);
 	if (r < 0) {
 		char s[32];
 		fmt_size(x->lines.max, s, sizeof(s));
@@ -1454,6 +1539,7 @@ static void socket_action(struct http_engine *e, curl_socket_t s, int flags)
 static void settle(struct http_engine *e)
 {
 	for (int round = 0; round < 64; round++) {
+		http_mark(e, HTTP_PH_DONE, 0);
 		check_finished(e);
 		for (size_t i = 0; i < e->npend_cancel; i++) {
 			struct xfer *x = lookup(e, e->pend_cancel[i]);
@@ -1479,6 +1565,7 @@ static void settle(struct http_engine *e)
 		e->npend_add = 0;
 		if (e->timer_at >= 0 && e->timer_at <= mono_ns()) {
 			e->timer_at = -1;
+			http_mark(e, HTTP_PH_TIMER, 0);
 			socket_action(e, CURL_SOCKET_TIMEOUT, 0);
 			continue;
 		}
@@ -1486,6 +1573,25 @@ static void settle(struct http_engine *e)
 			return;
 	}
 	e->timer_at = mono_ns();
+}
+
+/* epoll for up to wait_ns (< 0: no limit): to the nanosecond with epoll_pwait2, else in
+ * whole milliseconds rounded up (never early). */
+static int wait_events(struct http_engine *e, int64_t wait_ns)
+{
+	if (e->pwait2) {
+		struct timespec ts = { (time_t)(wait_ns / 1000000000), (long)(wait_ns % 1000000000) };
+		return epoll_pwait2(e->epfd, e->evs, (int)ARRAY_SIZE(e->evs), wait_ns < 0 ? NULL : &ts,
+				    NULL);
+	}
+	int ms;
+	if (wait_ns < 0)
+		ms = -1;
+	else if (wait_ns / 1000000 >= INT_MAX)
+		ms = INT_MAX;
+	else
+		ms = (int)((wait_ns + 999999) / 1000000);
+	return epoll_wait(e->epfd, e->evs, (int)ARRAY_SIZE(e->evs), ms);
 }
 
 int http_poll(struct http_engine *e, int64_t timeout_ns, int extra_fd, int *extra_ready)
@@ -1527,19 +1633,16 @@ int http_poll(struct http_engine *e, int64_t timeout_ns, int extra_fd, int *extr
 	/* Callbacks already ran: return to the caller instead of sleeping. */
 	if (extra_always || e->ncompleted != done_before)
 		wait = 0;
-	int ms;
-	if (wait < 0)
-		ms = -1;
-	else if (wait / 1000000 >= INT_MAX)
-		ms = INT_MAX;
-	else
-		ms = (int)((wait + 999999) / 1000000);
-
-	int n = epoll_wait(e->epfd, e->evs, (int)ARRAY_SIZE(e->evs), ms);
+	http_mark(e, HTTP_PH_WAIT, now);
+	int n = wait_events(e, wait);
 	if (n < 0) {
 		n = 0;
 		if (errno != EINTR)
 			ret = -1;
+	}
+	if (n > 0) {
+		e->stamp = mono_ns();
+		http_mark(e, HTTP_PH_READ, e->stamp);
 	}
 	for (int i = 0; i < n; i++) {
 		int fd = e->evs[i].data.fd;
@@ -1571,12 +1674,14 @@ int http_poll(struct http_engine *e, int64_t timeout_ns, int extra_fd, int *extr
 			flags |= CURL_CSELECT_ERR;
 		socket_action(e, fd, flags);
 	}
+	e->stamp = 0;
 	if (extra_always && extra_ready)
 		*extra_ready = 1;
 	if (extra_reg)
 		epoll_ctl(e->epfd, EPOLL_CTL_DEL, extra_fd, &ev);
 	settle(e);
-	if (e->nstall) {
+	if (e->nstall && mono_ns() >= e->stall_check_at) {
+		http_mark(e, HTTP_PH_TIMER, 0);
 		stall_scan(e);
 		settle(e);
 	}

@@ -46,6 +46,9 @@ struct http_timing {
 	int64_t start;      /* submitted (or scheduled send time, see http_req.start_at) */
 	int64_t sent;       /* handed to libcurl */
 	int64_t connected;  /* TCP (and TLS) established; equals sent for a reused connection */
+	int64_t wire;       /* the connection was ready and the request about to be written
+			       (0 when it never got that far): sent plus libcurl's queueing
+			       and connection set-up */
 	int64_t first_byte; /* first response byte (header) */
 	int64_t end;        /* completion */
 };
@@ -106,6 +109,9 @@ struct http_req {
 	 * them that arrives is kept in resp.header_name/header_value. NULL = none.
 	 */
 	const char *capture;
+	/* Open a new connection for this request (it joins the pool afterwards) instead of
+	 * taking an idle one. */
+	int fresh_connect;
 };
 
 struct http_engine_opts {
@@ -135,6 +141,8 @@ long http_submit(struct http_engine *e, const struct http_req *r, char *err);
 void http_cancel(struct http_engine *e, long id);
 /* Number of requests in flight. */
 size_t http_active(const struct http_engine *e);
+/* Connections the engine holds open (busy or idle in libcurl's pool). */
+size_t http_conns(const struct http_engine *e);
 
 /*
  * Run the loop once: wait up to timeout_ns for network activity (or for extra_fd to become
@@ -149,6 +157,35 @@ size_t http_run(struct http_engine *e, int64_t deadline_ns);
 
 /* Wake a http_poll() from a signal handler or another thread (async-signal-safe). */
 void http_wakeup(struct http_engine *e);
+
+/*
+ * Where the loop's time goes, to attribute event-loop lag to a cause. While enabled, the
+ * engine notes each phase it enters (with the time) in a small log: waiting in epoll,
+ * reading sockets (libcurl and the on_line/on_write callbacks), finishing requests
+ * (on_done), and libcurl's timers and the stall scan. Callers note their own phases
+ * (HTTP_PH_USER and up) with http_mark(). The caller reads the log and clears it; a
+ * phase entered twice in a row is noted once; past HTTP_PHASE_LOG entries the log keeps
+ * its first ones and sets overflow.
+ */
+enum http_phase { HTTP_PH_WAIT, HTTP_PH_READ, HTTP_PH_DONE, HTTP_PH_TIMER, HTTP_PH_USER };
+#define HTTP_PHASE_LOG 64
+struct http_phase_log {
+	size_t n;
+	int overflow;
+	int64_t t[HTTP_PHASE_LOG];
+	unsigned char ph[HTTP_PHASE_LOG];
+};
+void http_phases_enable(struct http_engine *e, int on);
+/* Note entering phase ph at mono time t (0: now). */
+void http_mark(struct http_engine *e, int ph, int64_t t);
+const struct http_phase_log *http_phases(const struct http_engine *e);
+/* Empty the log, then note phase ph as entered at t (0: now). */
+void http_phases_clear(struct http_engine *e, int ph, int64_t t);
+/*
+ * 1 when the engine's waits end at the nanosecond asked (epoll_pwait2), 0 when they are
+ * rounded up to whole milliseconds (older kernels, valgrind).
+ */
+int http_precise_wait(const struct http_engine *e);
 
 /* A short name for an error class: "refused", "dns", "tls", "timeout", ... */
 const char *http_err_name(enum http_err err);
@@ -168,7 +205,11 @@ const char *http_err_name(enum http_err err);
  *  - http_poll(): timeout_ns < 0 waits without limit, 0 does not wait. EINTR returns
  *    normally (so a signal handler's flag can be checked).
  *  - http_engine_new() raises the soft RLIMIT_NOFILE to the hard limit (bench needs
- *    thousands of sockets).
+ *    thousands of sockets), and sets the thread's timer slack to 1 us so that waits end
+ *    when asked rather than up to 50 us later.
+ *  - Timestamps of data (on_line's t_ns, t.first_byte) are the time the kernel reported
+ *    the socket readable (the return of epoll), not the later moment the loop got round
+ *    to reading it among the other sockets that were ready at once.
  */
 
 /*

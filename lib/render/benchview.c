@@ -3,6 +3,7 @@
 #include "../compat.h"
 #include "benchview.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -248,6 +249,17 @@ void bench_render(const struct bench_row *rows, size_t n, int flags, int64_t slo
 		if (r->limited)
 			buf_addf(out, "%s: warning: the client may be the limit (%s)\n", lab,
 				 r->reason);
+		if (!ep && r->has_itl && r->coalesced_pct >= 99.5)
+			buf_addf(out, "%s: %.0f%% of token gaps were lines that came in one read "
+				 "(gap 0): ITL is not a measurement here\n", lab, r->coalesced_pct);
+		else if (!ep && r->has_itl && r->coalesced_pct >= 5)
+			buf_addf(out, "%s: %.0f%% of token gaps were lines that came in one read "
+				 "(gap 0): ITL percentiles up to p%.0f are not measurements\n", lab,
+				 r->coalesced_pct, floor(r->coalesced_pct));
+		if (r->conns)
+			buf_addf(out, "%s: %" PRIu64 " request%s opened a connection (set-up p50 %s, "
+				 "kept out of %s)\n", lab, r->conns, r->conns == 1 ? "" : "s",
+				 ns_cell(r->connect_p50, ascii, d1, sizeof(d1)), ep ? "E2E" : "TTFT");
 		if (!ep && r->ok && r->queue_p95 > 0 && !r->instance[0] &&
 		    r->queue_p50 > r->server_ttft_p50 / 2 && r->queue_p50 > 1000000)
 			buf_addf(out, "%s: requests waited %s (p50) for a parallel slot\n", lab,

@@ -101,6 +101,17 @@ static struct bench_acc *sample_acc(int open)
 		}
 	}
 	hist_record(&a->h[BH_COLD_TTFT], 1500 * MS);
+	/* lag: 3 ms in reads and 1 ms waking, of probes over 1 ms; 1 ms more in timers */
+	a->lag_ns[BENCH_LAG_READS] = 3 * MS;
+	a->late_lag_ns[BENCH_LAG_READS] = 3 * MS;
+	a->lag_ns[BENCH_LAG_WAKE] = 1 * MS;
+	a->late_lag_ns[BENCH_LAG_WAKE] = 1 * MS;
+	a->lag_ns[BENCH_LAG_TIMERS] = 1 * MS;
+	a->gaps = 63;
+	a->coalesced = 9;
+	a->conns = 2;
+	hist_record(&a->h[BH_CONNECT], 300000);
+	hist_record(&a->h[BH_CONNECT], 500000);
 	return a;
 }
 
@@ -135,6 +146,18 @@ static void test_step_roundtrip(void **state)
 		assert_string_equal(r2.errsum, "2 shed, 1 stall (a gap of \"2s\")");
 		assert_int_equal(r2.errors, 1);
 		assert_int_equal(r2.partial, 1);
+		/* where the loop lag went, coalesced gaps, connections opened in the step */
+		assert_string_equal(back.client.lag_cause, "reads");
+		assert_true(back.client.lag_by[BENCH_LAG_READS] == 60.0);
+		assert_true(back.client.lag_by[BENCH_LAG_WAKE] == 20.0);
+		assert_true(back.client.lag_by[BENCH_LAG_TIMERS] == 20.0);
+		assert_int_equal(back.client.gaps, 63);
+		assert_true(back.client.coalesced_pct == 14.3);
+		assert_true(r2.coalesced_pct == 14.3);
+		assert_int_equal(r2.conns, 2);
+		assert_int_equal(back.connect.count, 2);
+		assert_non_null(strstr(buf_str(&j1), "\"loop_lag_by\":{\"wake\":20,\"reads\":60,"));
+		assert_non_null(strstr(buf_str(&j1), "\"connect\":{\"count\":2,"));
 		buf_release(&j1);
 		buf_release(&j2);
 		free(a);
