@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../stats/hist.h"
 #include "../util/buf.h"
 #include "sim.h"
 
@@ -131,6 +132,7 @@ struct simreq {
 	int suspended;
 	int cancelled;
 	int64_t t_entry;       /* mono */
+	int64_t t_body;        /* mono: headers and body read (server TTFT starts here) */
 	char *host;            /* Host header */
 	struct buf body;
 	/* parsed request */
@@ -182,6 +184,12 @@ struct simreq {
 	int64_t next_due;
 	int fault_500, fault_malformed, fault_error, fault_truncate;
 	int64_t stall_ns;
+	/* emission truth (sim.h, "emission"): tokens produced since the last token-carrying
+	 * chunk, whether their bytes are in out (a tool call holds its tokens back), and the
+	 * hand-off time of the last token-carrying chunk (em_chunks of them so far) */
+	int em_tokens, em_carry;
+	uint64_t em_chunks;
+	int64_t t_emit;
 	int stalled;
 	int slowf;
 	int final_sent;
@@ -226,6 +234,14 @@ struct simconn {
 	struct simreq *req;
 };
 
+/* Emission truth of one instance (GET /_sim/stats "emission", sim.h): allocated on the
+ * first token-carrying chunk of the instance, kept (and zeroed) by /_sim/reset. */
+struct simemit {
+	uint64_t streams, chunks, tokens;
+	struct hist gaps; /* ns between hand-offs of consecutive token-carrying chunks */
+	struct hist ttft; /* ns from the request read (t_body) to the first one */
+};
+
 struct siminst {
 	struct simev ev;
 	struct simtimer applyt; /* apply down/up from the loop */
@@ -259,6 +275,7 @@ struct siminst {
 	long in_flight, generating, waiting_slot;
 	size_t max_waiting_load;
 	uint64_t loads, unloads, rejected, tokens;
+	struct simemit *emit;  /* NULL until the first streamed token */
 	struct simreq *all;
 	int self_fault_delay;
 };
@@ -317,6 +334,16 @@ int simops_produce(struct simreq *r, int64_t now, struct buf *o);
 void simops_release(struct simreq *r);
 /* The layers of a model as pull and push show them: digests and sizes; returns the count. */
 int simops_layers(const struct simmodel *m, char dig[][65], uint64_t *sizes, int max);
+
+/* simemit.c: the emission truth ("emission" of GET /_sim/stats, sim.h) */
+/* A chunk carrying r->em_tokens tokens is handed to libmicrohttpd at now (mono). */
+void simemit_record(struct simreq *r, int64_t now);
+/* {"streams":..,"chunks":..,"tokens":..,"gaps":{..},"ttft":{..}}; em NULL gives zeros. */
+void simemit_json(struct buf *b, const struct simemit *em);
+/* The same merged over every instance of the sim. */
+void simemit_json_all(struct buf *b, struct sim *sim);
+/* Zero the figures of one instance (POST /_sim/reset). */
+void simemit_reset(struct siminst *in);
 
 /* simgen.c */
 /* A JSON value (text) that satisfies the schema: every property, enum/const, bounds. */

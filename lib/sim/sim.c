@@ -216,6 +216,11 @@ static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max)
 			for (int k = 0; k < 63 && r->out.len < 8192 && !r->finished; k++)
 				if (!simapi_produce(r, now))
 					break;
+			/* The emission truth (sim.h): these bytes go to libmicrohttpd when this
+			 * call returns, microseconds after now (read before the lines, and their
+			 * created_at, were made); now is that chunk's hand-off time. */
+			if (r->em_carry)
+				simemit_record(r, now);
 			continue;
 		}
 		if (r->finished)
@@ -315,6 +320,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
 			*upload_size = 0;
 			return MHD_YES;
 		}
+		r->t_body = mono_ns(); /* the request is read: the server's TTFT starts */
 		simapi_dispatch(r, url, method);
 	}
 	return advance(r);
@@ -544,6 +550,7 @@ static void inst_free(struct siminst *in)
 	for (size_t i = 0; i < in->npartials; i++)
 		free(in->partials[i].name);
 	free(in->partials);
+	free(in->emit);
 	free(in->name);
 	sim_settings_release(&in->st);
 }

@@ -59,7 +59,7 @@
  *       to the receiving one, "*" means every instance; answers
  *       {"instances":[{"instance":"gpu-2","faults":["down"]}]}
  *   GET  /_sim/stats  counters of every instance (shape below)
- *   POST /_sim/reset  zero the counters (not the state)
+ *   POST /_sim/reset  zero the counters, the emission figures included (not the state)
  *
  * GET /_sim/stats:
  *   {"instance":"gpu-1",                      the instance that answered
@@ -80,7 +80,43 @@
  *      "models":[{"name":"llama3.2:latest","installed":true,"loaded":true,
  *                 "state":"ready|loading|unloading|none",
  *                 "active":N,"max_concurrent":N,"requests":N,"loads":N,"unloads":N,
- *                 "num_ctx":N}]}]}
+ *                 "num_ctx":N}],
+ *      "emission":EMISSION}],                 this instance's emission truth (below)
+ *    "emission":EMISSION}                     the same merged over every instance
+ *
+ * EMISSION, the server side of a client's TTFT and ITL (all integers, 0 when nothing was
+ * recorded; durations in ns, percentiles from lib/stats's histogram, within 0.4%):
+ *   {"streams":N,                 streamed inference responses that sent a token
+ *    "chunks":N,                  token-carrying chunks handed to libmicrohttpd
+ *    "tokens":N,                  tokens those chunks carried (tokens >= chunks)
+ *    "gaps":{"count":N,"p50_ns":N,"p90_ns":N,"p99_ns":N,"max_ns":N,"mean_ns":N},
+ *    "ttft":{same keys}}
+ * Streamed inference is /api/generate, /api/chat, /v1/chat/completions and /v1/completions
+ * with streaming on; stream:false answers, embeddings, pull, create and push record nothing.
+ * A chunk is what one call of the stream's content reader gives libmicrohttpd; it is
+ * token-carrying when it holds the bytes of at least one token (a thinking token counts; the
+ * final done/[DONE] lines, and the malformed and error fault lines, do not). Its hand-off
+ * time is the CLOCK_MONOTONIC reading taken by that call just before it makes the lines
+ * (and stamps their created_at from the wall clock, microseconds later); the bytes go to
+ * libmicrohttpd when the call returns. A line too long for libmicrohttpd's buffer is
+ * handed over in several calls: it counts once, at the first.
+ *   gaps: one per token-carrying chunk after a stream's first, the time since the one
+ *         before it in the same stream. Batching rule: lines due at the same moment
+ *         (tok-interval 0, or a loop running late) go out in one chunk (see below), and
+ *         that chunk is one gap, not one per token; "tokens" minus "chunks" says how many
+ *         tokens rode along in a chunk with another. So with --tokens T at a tok-interval
+ *         > 0 a stream gives T chunks and T-1 gaps; at tok-interval 0 it gives one chunk
+ *         (up to 64 lines and 8 KB of them) and no gap. A tool-call answer holds its
+ *         tokens back and sends them in one line: one chunk, all its tokens, no gap.
+ *         A stall fault's pause is a gap like any other.
+ *   ttft: one per stream, from the moment the request was read (headers and body: the
+ *         handler's last call, before the request is parsed) to the hand-off of its first
+ *         token-carrying chunk; it includes load, slot and queue waits, prompt eval and
+ *         --ttft, and the loop's own lateness.
+ *   streams counts the ttft records; gaps.count + streams = chunks, except that a stream
+ *   under way at a /_sim/reset adds its later gaps and chunks but not its TTFT. Cost per
+ *   chunk: no clock read of its own (the reader reads the clock anyway), one histogram
+ *   update; the figures of an instance (78 KB) are allocated at its first streamed token.
  *
  * Every response carries "X-Sim-Instance: NAME". Bound to loopback, requests whose Host is not
  * an IP, localhost, the host name or *.localhost|*.local|*.internal get 403 (as Ollama).

@@ -1187,7 +1187,9 @@ static void stats_inst(struct buf *b, struct siminst *in)
 			x && x->state == RUNNER_READY ? "true" : "false", state, x ? x->busy : 0,
 			m->max_concurrent, m->requests, m->loads, m->unloads, x ? x->num_ctx : 0);
 	}
-	buf_adds(b, "]}");
+	buf_adds(b, "],\"emission\":");
+	simemit_json(b, in->emit);
+	buf_adds(b, "}");
 }
 
 static void do_stats(struct simreq *r)
@@ -1200,7 +1202,9 @@ static void do_stats(struct simreq *r)
 			buf_adds(&b, ",");
 		stats_inst(&b, &s->inst[i]);
 	}
-	buf_adds(&b, "]}");
+	buf_adds(&b, "],\"emission\":");
+	simemit_json_all(&b, s);
+	buf_adds(&b, "}");
 	reply_json_buf(r, 200, &b);
 }
 
@@ -1213,6 +1217,7 @@ static void do_reset(struct simreq *r)
 		memset(in->status_count, 0, sizeof(in->status_count));
 		in->max_waiting_load = 0;
 		in->loads = in->unloads = in->rejected = in->tokens = 0;
+		simemit_reset(in);
 		for (size_t k = 0; k < in->nmodels; k++) {
 			struct simmodel *m = in->models[k];
 			m->requests = m->loads = m->unloads = 0;
@@ -1866,10 +1871,15 @@ static int produce_gen(struct simreq *r, int64_t now, struct buf *o)
 		const char *w = out_word(r, r->tok_sent);
 		if (r->tok_sent == 0)
 			r->t_first = now;
+		size_t before = o->len;
 		if (!r->tool_name)
 			token_line(o, r, w);
 		else if (r->tok_sent == r->ntokens - 1)
 			tool_line(o, r); /* the parser holds the call's tokens back until it is whole */
+		/* the emission truth: this token goes out with the next bytes that carry one */
+		r->em_tokens++;
+		if (o->len > before)
+			r->em_carry = 1;
 		r->tok_sent++;
 		r->in->tokens++;
 		r->next_due += interval(r);

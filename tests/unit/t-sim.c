@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Unit tests for the simulator's pure parts: token counts, fault specs, settings, model names,
- * made-up structured output (schema values, pieces, base64). */
+ * made-up structured output (schema values, pieces, base64), the emission figures. */
 #include "../../lib/compat.h"
 
 #include <cjson/cJSON.h>
@@ -214,6 +214,116 @@ static void test_pieces(void **state)
 	free(f);
 }
 
+/* One chunk of r handed over at t carrying n tokens (what the stream reader does). */
+static void emit_chunk(struct simreq *r, int64_t t, int n)
+{
+	r->em_tokens = n;
+	r->em_carry = 1;
+	simemit_record(r, t);
+	assert_int_equal(r->em_tokens, 0);
+	assert_int_equal(r->em_carry, 0);
+}
+
+static const cJSON *jpath(const cJSON *j, const char *a, const char *b)
+{
+	const cJSON *x = cJSON_GetObjectItemCaseSensitive(j, a);
+	if (b)
+		x = cJSON_GetObjectItemCaseSensitive(x, b);
+	assert_non_null(x);
+	assert_true(cJSON_IsNumber(x));
+	return x;
+}
+#define JNUM(j, a, b) ((int64_t)jpath(j, a, b)->valuedouble)
+
+static void test_emission(void **state)
+{
+	(void)state;
+	static const char zero[] =
+		"{\"streams\":0,\"chunks\":0,\"tokens\":0,"
+		"\"gaps\":{\"count\":0,\"p50_ns\":0,\"p90_ns\":0,\"p99_ns\":0,\"max_ns\":0,\"mean_ns\":0},"
+		"\"ttft\":{\"count\":0,\"p50_ns\":0,\"p90_ns\":0,\"p99_ns\":0,\"max_ns\":0,\"mean_ns\":0}}";
+	struct siminst inst[2];
+	struct sim sim;
+	memset(inst, 0, sizeof(inst));
+	memset(&sim, 0, sizeof(sim));
+	sim.inst = inst;
+	sim.ninst = 2;
+	inst[0].sim = inst[1].sim = &sim;
+	struct buf b = BUF_INIT;
+	simemit_json_all(&b, &sim);
+	assert_string_equal(buf_str(&b), zero);
+
+	/* gpu-1: a stream read at 1 ms, first chunk 5 ms later, then gaps of 20 and 30 ms
+	 * (the second carries 3 tokens: one gap, not three); another stream, TTFT 9 ms */
+	struct simreq r1, r2, r3;
+	memset(&r1, 0, sizeof(r1));
+	memset(&r2, 0, sizeof(r2));
+	memset(&r3, 0, sizeof(r3));
+	r1.in = r2.in = &inst[0];
+	r3.in = &inst[1];
+	r1.t_body = 1000000;
+	emit_chunk(&r1, 6000000, 1);
+	emit_chunk(&r1, 26000000, 3);
+	emit_chunk(&r1, 56000000, 1);
+	r2.t_body = 100000000;
+	emit_chunk(&r2, 109000000, 2);
+	/* gpu-2: one stream of one chunk, TTFT 40 ms */
+	r3.t_body = 0;
+	emit_chunk(&r3, 40000000, 1);
+
+	buf_reset(&b);
+	simemit_json(&b, inst[0].emit);
+	cJSON *j = cJSON_Parse(buf_str(&b));
+	assert_non_null(j);
+	assert_int_equal(JNUM(j, "streams", NULL), 2);
+	assert_int_equal(JNUM(j, "chunks", NULL), 4);
+	assert_int_equal(JNUM(j, "tokens", NULL), 7);
+	assert_int_equal(JNUM(j, "gaps", "count"), 2);
+	assert_int_equal(JNUM(j, "gaps", "max_ns"), 30000000);
+	assert_int_equal(JNUM(j, "gaps", "mean_ns"), 25000000);
+	int64_t p50 = JNUM(j, "gaps", "p50_ns");
+	assert_true(p50 >= 20000000 - 80000 && p50 <= 20000000 + 80000); /* within 0.4% */
+	int64_t p99 = JNUM(j, "gaps", "p99_ns");
+	assert_true(p99 >= 30000000 - 120000 && p99 <= 30000000);
+	assert_int_equal(JNUM(j, "ttft", "count"), 2);
+	assert_int_equal(JNUM(j, "ttft", "max_ns"), 9000000);
+	assert_int_equal(JNUM(j, "ttft", "mean_ns"), 7000000);
+	cJSON_Delete(j);
+
+	/* merged: both instances */
+	buf_reset(&b);
+	simemit_json_all(&b, &sim);
+	j = cJSON_Parse(buf_str(&b));
+	assert_non_null(j);
+	assert_int_equal(JNUM(j, "streams", NULL), 3);
+	assert_int_equal(JNUM(j, "chunks", NULL), 5);
+	assert_int_equal(JNUM(j, "tokens", NULL), 8);
+	assert_int_equal(JNUM(j, "gaps", "count"), 2);
+	assert_int_equal(JNUM(j, "ttft", "count"), 3);
+	assert_int_equal(JNUM(j, "ttft", "max_ns"), 40000000);
+	assert_int_equal(JNUM(j, "ttft", "mean_ns"), 18000000);
+	cJSON_Delete(j);
+
+	/* reset: zeros again, kept allocated; a stream under way adds gaps, not a TTFT */
+	simemit_reset(&inst[0]);
+	simemit_reset(&inst[1]);
+	buf_reset(&b);
+	simemit_json_all(&b, &sim);
+	assert_string_equal(buf_str(&b), zero);
+	emit_chunk(&r1, 76000000, 1);
+	buf_reset(&b);
+	simemit_json(&b, inst[0].emit);
+	j = cJSON_Parse(buf_str(&b));
+	assert_int_equal(JNUM(j, "streams", NULL), 0);
+	assert_int_equal(JNUM(j, "chunks", NULL), 1);
+	assert_int_equal(JNUM(j, "gaps", "max_ns"), 20000000);
+	assert_int_equal(JNUM(j, "ttft", "count"), 0);
+	cJSON_Delete(j);
+	buf_release(&b);
+	free(inst[0].emit);
+	free(inst[1].emit);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -224,6 +334,7 @@ int main(void)
 		cmocka_unit_test(test_base64),
 		cmocka_unit_test(test_schema_value),
 		cmocka_unit_test(test_pieces),
+		cmocka_unit_test(test_emission),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
