@@ -504,9 +504,8 @@ done:
 /* ---- pull progress ---- */
 
 /* The message of an "error" member: a string, or an object with "message". */
-static const char *error_of(const cJSON *o)
+static const char *error_value(const cJSON *e)
 {
-	const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "error");
 	if (cJSON_IsString(e))
 		return e->valuestring;
 	if (cJSON_IsObject(e)) {
@@ -516,6 +515,11 @@ static const char *error_of(const cJSON *o)
 		return "unknown error";
 	}
 	return NULL;
+}
+
+static const char *error_of(const cJSON *o)
+{
+	return error_value(cJSON_GetObjectItemCaseSensitive(o, "error"));
 }
 
 int ollama_error_message(const char *body, size_t len, char *out, size_t n)
@@ -609,22 +613,55 @@ static int64_t num_i64(const cJSON *o, const char *k)
 	return clamp_count(num_of(o, k));
 }
 
-static void native_chunk(struct ollama_chunk *c, const cJSON *j)
+/* The members a native chunk is read for, found in one pass over its object (the
+ * first of each name, as cJSON_GetObjectItemCaseSensitive finds): a token line is read
+ * tens of thousands of times a second, and seven lookups cost seven walks. */
+struct native_members {
+	const cJSON *error, *response, *thinking, *message, *done, *done_reason, *status;
+};
+
+static void native_members(const cJSON *j, struct native_members *m)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "response");
-	set_text(&c->tbuf_, &c->text, &c->text_len, v);
-	set_text(&c->hbuf_, &c->thinking, &c->thinking_len,
-		 cJSON_GetObjectItemCaseSensitive(j, "thinking"));
-	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(j, "message");
+	memset(m, 0, sizeof(*m));
+	for (const cJSON *v = j->child; v; v = v->next) {
+		const char *k = v->string;
+		const cJSON **slot = NULL;
+		if (!k)
+			continue;
+		switch (k[0]) {
+		case 'e': slot = !strcmp(k, "error") ? &m->error : NULL; break;
+		case 'r': slot = !strcmp(k, "response") ? &m->response : NULL; break;
+		case 't': slot = !strcmp(k, "thinking") ? &m->thinking : NULL; break;
+		case 'm': slot = !strcmp(k, "message") ? &m->message : NULL; break;
+		case 'd':
+			slot = !strcmp(k, "done") ? &m->done :
+			       !strcmp(k, "done_reason") ? &m->done_reason : NULL;
+			break;
+		case 's': slot = !strcmp(k, "status") ? &m->status : NULL; break;
+		default: break;
+		}
+		if (slot && !*slot)
+			*slot = v;
+	}
+}
+
+static void native_chunk(struct ollama_chunk *c, const cJSON *j, const struct native_members *m)
+{
+	set_text(&c->tbuf_, &c->text, &c->text_len, m->response);
+	set_text(&c->hbuf_, &c->thinking, &c->thinking_len, m->thinking);
+	const cJSON *msg = m->message;
 	if (cJSON_IsObject(msg)) {
 		set_text(&c->tbuf_, &c->text, &c->text_len,
 			 cJSON_GetObjectItemCaseSensitive(msg, "content"));
 		set_text(&c->hbuf_, &c->thinking, &c->thinking_len,
 			 cJSON_GetObjectItemCaseSensitive(msg, "thinking"));
 	}
-	c->done = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "done"));
-	get_str_inline(j, "done_reason", c->done_reason, sizeof(c->done_reason));
-	const cJSON *st = cJSON_GetObjectItemCaseSensitive(j, "status");
+	c->done = cJSON_IsTrue(m->done);
+	if (cJSON_IsString(m->done_reason))
+		snprintf(c->done_reason, sizeof(c->done_reason), "%s", m->done_reason->valuestring);
+	else
+		c->done_reason[0] = '\0';
+	const cJSON *st = m->status;
 	if (cJSON_IsString(st) && strcmp(st->valuestring, "success") == 0) {
 		/* The end of a pull/push/create progress stream. */
 		c->done = 1;
@@ -740,7 +777,10 @@ int ollama_chunk_parse(struct ollama_chunk *c, enum ollama_wire wire, const char
 		return bad_json(err, wire == OLLAMA_WIRE_OPENAI ? "stream event" : "stream line",
 				line, len);
 	}
-	const char *e = error_of(j);
+	struct native_members m;
+	if (wire != OLLAMA_WIRE_OPENAI)
+		native_members(j, &m);
+	const char *e = wire == OLLAMA_WIRE_OPENAI ? error_of(j) : error_value(m.error);
 	if (e) {
 		c->kind = OLLAMA_CHUNK_ERROR;
 		text_sanitize(c->error, sizeof(c->error), e);
@@ -752,7 +792,7 @@ int ollama_chunk_parse(struct ollama_chunk *c, enum ollama_wire wire, const char
 			if (bare && cJSON_GetObjectItemCaseSensitive(j, "choices"))
 				c->done = 1;
 		} else {
-			native_chunk(c, j);
+			native_chunk(c, j, &m);
 		}
 	}
 	cJSON_Delete(j);
