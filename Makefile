@@ -94,8 +94,9 @@ golden: all
 	rm -rf tests/emit/golden
 	sh tests/emit/render.sh ./$(BUILD)/obridge tests/emit/golden
 
-# Benchmarks, not tests: each script prints its figures and ratios against wrk and hey.
-BENCH_SCRIPTS = tests/bench-self.sh tests/bench-engine.sh tests/bench-top.sh
+# Benchmarks, not tests: each script prints its figures and ratios against wrk, hey and h2load
+# (plain GETs) and an aiohttp streaming client (tests/bench/aiostream.py, bench-streams.sh).
+BENCH_SCRIPTS = tests/bench-self.sh tests/bench-engine.sh tests/bench-streams.sh tests/bench-top.sh
 bench-self:
 	@sh .ci/deps --bench --check >/dev/null 2>&1 || sh .ci/deps --bench
 	@$(MAKE) --no-print-directory all
