@@ -168,7 +168,7 @@ help:
 	@echo "make demo       install missing packages, build, run a bench against obridge sim"
 	@echo "make check      install missing packages, build, run unit and end-to-end tests"
 	@echo "make check SAN=1  the same with AddressSanitizer and UBSan (build-san/)"
-	@echo "make bench-self measure obridge's own speed against wrk"
+	@echo "make bench-self measure obridge's own speed against wrk, hey, h2load and aiohttp"
 	@echo "make fuzz FUZZ_S=60  run each libFuzzer target (tests/fuzz) for FUZZ_S seconds"
 	@echo "make check-valgrind  one command per family under valgrind"
 	@echo "make golden     regenerate tests/emit/golden from the emit renderers"

@@ -171,7 +171,7 @@ run_client() {
 		tail -n 5 "$TMP/err" | sed 's/^/      /'
 		return 0
 	fi
-	if [ $name = obridge ]; then
+	if [ "$name" = obridge ]; then
 		filter='.steps[0] as $s | {
 			chunks: $s.client.chunks, ok: $s.summary.requests.ok,
 			failed: $s.summary.requests.failed,
@@ -202,7 +202,7 @@ run_client() {
 		"$TMP/out.json" >"$TMP/rec.json" 2>"$TMP/jqerr" || {
 		echo "    $label c=$c: unexpected output:"
 		head -c 300 "$TMP/out.json" | sed 's/^/      /'
-		cat "$TMP/jqerr" | sed 's/^/      /'
+		sed 's/^/      /' "$TMP/jqerr"
 		return 0
 	}
 	cat "$TMP/rec.json" >>"$TMP/runs.jsonl"
