@@ -175,8 +175,9 @@ run_client() {
 		filter='.steps[0] as $s | {
 			chunks: $s.client.chunks, ok: $s.summary.requests.ok,
 			failed: $s.summary.requests.failed,
-			error: ($s.summary.requests.failed_by // {} | to_entries | map(select(.value > 0)) |
-				map("\(.key) \(.value)") | join(", ")),
+			error: ($s.errors // {} | to_entries | map(select(.value > 0)) |
+				map(. as $e | "\($e.key) \($e.value)" + (($s.error_messages // {})[$e.key] // "" |
+					if . != "" then " (" + . + ")" else "" end)) | join(", ")),
 			itl50: $s.summary.itl.p50_ns, itl99: $s.summary.itl.p99_ns,
 			ttft50: $s.summary.ttft.p50_ns, ttft99: $s.summary.ttft.p99_ns,
 			kept: (if ($s.summary.duration_ns // 0) > 0 then
@@ -193,9 +194,11 @@ run_client() {
 			cause: null, fw50: .first_wave_ttft.p50_ns, fw99: .first_wave_ttft.p99_ns }'
 	fi
 	jq -c --arg name "$name" --argjson c "$c" --argjson cpu "$cpu" --argjson rss "$rss" \
-		--argjson simcpu "$simcpu" --argjson offered "$((c * 1000000000 / TOK_NS))" \
+		--argjson simcpu "$simcpu" --argjson wall "$(awk -v a="$w0" -v b="$w1" 'BEGIN { print b - a }')" \
+		--argjson offered "$((c * 1000000000 / TOK_NS))" \
 		--slurpfile st "$TMP/stats.json" \
 		"$filter"' | . + {name: $name, c: $c, cpu: $cpu, rss: $rss, simcpu: $simcpu,
+			clicpu: (if $wall > 0 then 100 * $cpu / $wall else null end),
 			cpum: (if (.chunks // 0) > 0 then $cpu / .chunks * 1e6 else null end),
 			egap50: $st[0].emission.gaps.p50_ns?, egap99: $st[0].emission.gaps.p99_ns?,
 			ettft50: $st[0].emission.ttft.p50_ns?, ettft99: $st[0].emission.ttft.p99_ns?}' \
@@ -211,7 +214,7 @@ run_client() {
 		" ITL p99 \(.itl99 | ms) (\(delta(.itl99; .egap99))), TTFT p99 \(.ttft99 | ms)" +
 		" (\(delta(.ttft99; .ettft99))), kept up \(.kept | p0), ok \(.ok) failed \(.failed)" +
 		(if .lag99 != null then ", loop-lag p99 \(.lag99 | ms)" else "" end) +
-		", sim CPU \(.simcpu)%" +
+		", CPU: client \(.clicpu | p0), sim \(.simcpu)%" +
 		(if (.error // "") != "" then "\n      errors: \(.error | clean)" else "" end)' \
 		"$TMP/rec.json"
 }
@@ -292,7 +295,7 @@ def ratio(a; b): if (a | num) == null or (b | num) == null or b == 0 then "n/a"
 		end),
 		"    requests ok \(map(.ok) | add), failed \(map(.failed) | add)" +
 			($rs | map(.error // "" | select(. != "")) | if length > 0 then " (\(.[0] | clean))" else "" end) +
-			", sim CPU \(fmt(.simcpu; r(1)))%"
+			", CPU: client \(fmt(.clicpu; p0)), sim \(fmt(.simcpu; p0))"
 	)),
 	(($at | map(select(.name == "obridge"))) as $ob |
 		("asyncio", "uvloop") as $n | ($at | map(select(.name == $n))) as $pe |
