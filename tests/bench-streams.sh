@@ -125,6 +125,17 @@ start_sim() {
 		{ echo "bench-streams: the sim did not load llama3.2" >&2; exit 3; }
 }
 
+# TCP ListenOverflows of this network namespace (SYNs dropped by a full accept queue: the
+# client waits for a retransmit, 1 s, which shows as TTFT); other processes count in it too.
+listen_overflows() {
+	awk '/^TcpExt:/ { if (!n) { for (i = 2; i <= NF; i++) h[i] = $i; n = 1 } else
+		for (i = 2; i <= NF; i++) if (h[i] == "ListenOverflows") print $i }' /proc/net/netstat \
+		2>/dev/null | grep . || echo 0
+}
+# busy ticks of the whole machine (all CPUs), from /proc/stat
+busy_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat 2>/dev/null || echo 0; }
+loadavg() { cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "n/a"; }
+
 sim_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$SIMPID/stat" 2>/dev/null || echo 0; }
 
 # run_client NAME C SECS: one run against a reset sim; appends a record to $TMP/runs.jsonl
@@ -149,14 +160,17 @@ run_client() {
 		--max-tokens 64 --tok-interval-ns "$TOK_NS" --uvloop ;;
 	esac
 	rm -f "$TMP/ru" "$TMP/out.json"
-	t0=$(sim_ticks) w0=$(date +%s.%N)
+	t0=$(sim_ticks) w0=$(date +%s.%N) lo0=$(listen_overflows) b0=$(busy_ticks)
 	$PIN_CLI "$PY" "$TMP/run.py" "$TMP/ru" $((secs * 3 + 60)) "$@" >"$TMP/out.json" 2>"$TMP/err" &
 	CLIPID=$!
 	wait "$CLIPID"
 	CLIPID=""
-	t1=$(sim_ticks) w1=$(date +%s.%N)
+	t1=$(sim_ticks) w1=$(date +%s.%N) lo1=$(listen_overflows) b1=$(busy_ticks)
 	simcpu=$(awk -v d=$((t1 - t0)) -v hz="$hz" -v a="$w0" -v b="$w1" \
 		'BEGIN { printf "%.0f", (b > a ? 100 * d / hz / (b - a) : 0) }')
+	# the machine's busy time less the sim's: the client and whatever else runs
+	restcpu=$(awk -v m=$((b1 - b0)) -v d=$((t1 - t0)) -v hz="$hz" -v a="$w0" -v b="$w1" \
+		'BEGIN { printf "%.0f", (b > a ? 100 * (m - d) / hz / (b - a) : 0) }')
 	curl -sS -m 10 "$URL/_sim/stats" >"$TMP/stats.json" 2>/dev/null || echo '{}' >"$TMP/stats.json"
 	jq -e . "$TMP/stats.json" >/dev/null 2>&1 || echo '{}' >"$TMP/stats.json"
 	set -- $(cat "$TMP/ru" 2>/dev/null)
@@ -194,11 +208,12 @@ run_client() {
 			cause: null, fw50: .first_wave_ttft.p50_ns, fw99: .first_wave_ttft.p99_ns }'
 	fi
 	jq -c --arg name "$name" --argjson c "$c" --argjson cpu "$cpu" --argjson rss "$rss" \
-		--argjson simcpu "$simcpu" --argjson wall "$(awk -v a="$w0" -v b="$w1" 'BEGIN { print b - a }')" \
+		--argjson simcpu "$simcpu" --argjson lo "$((lo1 - lo0))" --argjson restcpu "$restcpu" --argjson wall "$(awk -v a="$w0" -v b="$w1" 'BEGIN { print b - a }')" \
 		--argjson offered "$((c * 1000000000 / TOK_NS))" \
 		--slurpfile st "$TMP/stats.json" \
 		"$filter"' | . + {name: $name, c: $c, cpu: $cpu, rss: $rss, simcpu: $simcpu,
-			clicpu: (if $wall > 0 then 100 * $cpu / $wall else null end),
+			lo: $lo, clicpu: (if $wall > 0 then 100 * $cpu / $wall else null end),
+			othercpu: (if $wall > 0 then [$restcpu - 100 * $cpu / $wall, 0] | max else null end),
 			cpum: (if (.chunks // 0) > 0 then $cpu / .chunks * 1e6 else null end),
 			egap50: $st[0].emission.gaps.p50_ns?, egap99: $st[0].emission.gaps.p99_ns?,
 			ettft50: $st[0].emission.ttft.p50_ns?, ettft99: $st[0].emission.ttft.p99_ns?}' \
@@ -214,7 +229,8 @@ run_client() {
 		" ITL p99 \(.itl99 | ms) (\(delta(.itl99; .egap99))), TTFT p99 \(.ttft99 | ms)" +
 		" (\(delta(.ttft99; .ettft99))), kept up \(.kept | p0), ok \(.ok) failed \(.failed)" +
 		(if .lag99 != null then ", loop-lag p99 \(.lag99 | ms)" else "" end) +
-		", CPU: client \(.clicpu | p0), sim \(.simcpu)%" +
+		", CPU: client \(.clicpu | p0), sim \(.simcpu)%, other processes \(.othercpu | p0)" +
+		(if .lo > 0 then "\n      listen overflows during the run: \(.lo) (SYNs dropped, retried after 1 s; counted machine-wide)" else "" end) +
 		(if (.error // "") != "" then "\n      errors: \(.error | clean)" else "" end)' \
 		"$TMP/rec.json"
 }
@@ -237,14 +253,16 @@ def med: map(num | select(. != null)) | sort |
 	else (.[length / 2 - 1] + .[length / 2]) / 2 end;
 '
 
-echo "obridge bench-streams: $("$OBRIDGE" version 2>/dev/null | head -n 1), $ncpu CPUs, $pinned"
+echo "obridge bench-streams: $("$OBRIDGE" version 2>/dev/null | head -n 1), $ncpu CPUs, $pinned," \
+	"load average $(loadavg)"
 echo "sim: --tok-interval 20ms --tokens 64 --num-parallel 100000 --max-queue 100000" \
 	"--load-time 10ms, llama3.2 preloaded; clients: num_predict 64, ${SECS}s per run" \
 	"(in-flight requests finish after it), $ROUNDS interleaved round(s) per C"
 echo "CPU per 1M chunks = the client process's utime + stime over its whole run (start-up" \
 	"included) / NDJSON lines received x 1e6; peak RSS = its VmHWM; kept up = chunks/s against" \
 	"C x 50/s offered; (+x ms) = the client's p99 minus the sim's own emission p99 (truth," \
-	"from /_sim/stats after the run)"
+	"from /_sim/stats after the run); CPU: shares of one core during the run, other processes" \
+	"= the machine's busy time less the client's and the sim's (noise on a shared machine)"
 [ $have_aio = 1 ] || echo "aiohttp reference: $PY has no aiohttp (Debian package python3-aiohttp): skipped"
 [ $have_aio = 1 ] && [ $have_uv = 0 ] &&
 	echo "uvloop reference: $PY has no uvloop (Debian package python3-uvloop): skipped"
@@ -271,7 +289,8 @@ fi
 
 # ---- medians of the rounds, ratios, goals ----
 echo
-echo "Medians of the rounds (runs in brackets):"
+echo "Medians of the rounds (runs in brackets; load average now $(loadavg): other work on a shared" \
+	"machine shows as runs far from the others):"
 jq -r -s --arg streams "$STREAMS" --argjson big "$BIGC" "$JQDEFS"'
 def runs(f): map(f | num) | map(if . == null then "n/a" else . end);
 def fmt(f; g): (map(f) | med | g) + " [" + (map(f) | map(g) | join(" ")) + "]";
@@ -295,7 +314,7 @@ def ratio(a; b): if (a | num) == null or (b | num) == null or b == 0 then "n/a"
 		end),
 		"    requests ok \(map(.ok) | add), failed \(map(.failed) | add)" +
 			($rs | map(.error // "" | select(. != "")) | if length > 0 then " (\(.[0] | clean))" else "" end) +
-			", CPU: client \(fmt(.clicpu; p0)), sim \(fmt(.simcpu; p0))"
+			", CPU: client \(fmt(.clicpu; p0)), sim \(fmt(.simcpu; p0)), other processes \(fmt(.othercpu; p0))"
 	)),
 	(($at | map(select(.name == "obridge"))) as $ob |
 		("asyncio", "uvloop") as $n | ($at | map(select(.name == $n))) as $pe |
