@@ -41,7 +41,8 @@ command -v curl >/dev/null 2>&1 || { echo "bench-streams: curl is needed" >&2; e
 "$PY" -c 'import resource, subprocess' 2>/dev/null ||
 	{ echo "bench-streams: $PY is needed (Debian package python3)" >&2; exit 3; }
 for c in $STREAMS $ROUNDS $SECS $BIGC; do
-	case $c in '' | *[!0-9]*) echo "bench-streams: not a whole number: '$c'" >&2; exit 3 ;; esac
+	case $c in '' | *[!0-9]* | 0 | 0*) echo "bench-streams: BENCH_STREAMS, BENCH_ROUNDS, BENCH_SECS and" \
+		"BENCH_BIG_STREAMS take whole numbers from 1: '$c'" >&2; exit 3 ;; esac
 done
 ulimit -n "$(ulimit -H -n)" 2>/dev/null
 
