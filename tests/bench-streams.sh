@@ -331,14 +331,14 @@ else empty end),
  def verdict(v; ok): if v == null then "not measured" elif ok then "met" else "not met" end;
  def lagline(c; lim):
 	(ob(c) | map(.lag99) | med) as $v |
-	"  loop-lag p99 <= \(lim) ms at \(c) streams: \($v | ms), \(verdict($v; $v <= lim * 1e6))";
+	"  loop-lag p99 <= \(lim) ms at \(c) streams: \($v | ms) -> \(verdict($v; $v <= lim * 1e6))";
  def within(f; g; lim; what; truth):
 	($cs | map(select(. <= 1024))) as $cc |
 	($cc | map(. as $c | ob($c) | map(if (f | num) != null and (g | num) != null then f - g else null end) | med)) as $d |
-	"  \(what) within \(lim) ms of the sim \(truth) (C = \($cc | map(tostring) | join(", "))): \($d | map(if . == null then "n/a" else delta(.; 0) end) | join(", ")), \(if ($cc | length) == 0 then "not measured" elif ($d | map(select(. == null)) | length) > 0 then "n/a (no truth from the sim, or a run failed)" elif ($d | map(select(fabs > lim * 1e6)) | length) > 0 then "not met" else "met" end)";
+	"  \(what) within \(lim) ms of the sim \(truth) (C = \($cc | map(tostring) | join(", "))): \($d | map(if . == null then "n/a" else delta(.; 0) end) | join(", ")) -> \(if ($cc | length) == 0 then "not measured" elif ($d | map(select(. == null)) | length) > 0 then "unknown (no truth from the sim, or a run failed)" elif ($d | map(select(fabs > lim * 1e6)) | length) > 0 then "not met" else "met" end)";
  lagline(1024; 1), lagline(256; 0.5),
  within(.itl99; .egap99; 1; "ITL p99"; "emission p99"),
  within(.ttft99; .ettft99; 2; "TTFT p99"; "TTFT p99"),
- ((ob(256) | map(.cpum) | med) as $v | "  CPU per 1M chunks at 256 streams <= 8 s: \(if $v == null then "n/a" else "\($v | s1) s" end), \(verdict($v; $v <= 8))"),
- ((ob($big) | map(.rss) | med) as $v | "  peak RSS at \($big) streams <= 150 MB: \(if $v == null then "n/a" else "\($v | mb) MB" end), \(verdict($v; $v <= 150 * 1024))"))
+ ((ob(256) | map(.cpum) | med) as $v | "  CPU per 1M chunks at 256 streams <= 8 s: \(if $v == null then "n/a" else "\($v | s1) s" end) -> \(verdict($v; $v <= 8))"),
+ ((ob($big) | map(.rss) | med) as $v | "  peak RSS at \($big) streams <= 150 MB: \(if $v == null then "n/a" else "\($v | mb) MB" end) -> \(verdict($v; $v <= 150 * 1024))"))
 ' "$TMP/runs.jsonl"
