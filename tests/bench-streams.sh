@@ -198,7 +198,12 @@ run_client() {
 			kept: (if ($s.summary.duration_ns // 0) > 0 then
 				100 * $s.client.chunks / ($s.summary.duration_ns / 1e9) / $offered else null end),
 			lag99: $s.client.loop_lag_p99_ns, coalesced: $s.client.coalesced_pct,
-			connect99: $s.summary.connect.p99_ns, cause: $s.client.loop_lag_cause,
+			connect99: ($s.summary.connect.p99_ns? // $s.connect.p99_ns?),
+			connect_none: ($s | has("connect") and .connect == null),
+			cause: (if $s.client.loop_lag_cause == null then null else
+				$s.client.loop_lag_cause + ($s.client.loop_lag_by // {} | to_entries |
+				map(select((.value | type) == "number" and .value > 0) | "\(.key) \(.value)%") |
+				if length > 0 then " (" + join(", ") + ")" else "" end) end),
 			fw50: null, fw99: null }'
 	else
 		filter='{
@@ -308,7 +313,7 @@ def ratio(a; b): if (a | num) == null or (b | num) == null or b == 0 then "n/a"
 		"    ITL p50 \(fmt(.itl50; ms)), p99 \(fmt(.itl99; ms)), p99 - emission p99 \(fmt(if (.itl99 | num) != null and (.egap99 | num) != null then .itl99 - .egap99 else null end; if num == null then "n/a" else delta(.; 0) end)) (emission p50 \(map(.egap50) | med | ms), p99 \(map(.egap99) | med | ms))",
 		"    TTFT p50 \(fmt(.ttft50; ms)), p99 \(fmt(.ttft99; ms)), p99 - truth p99 \(fmt(if (.ttft99 | num) != null and (.ettft99 | num) != null then .ttft99 - .ettft99 else null end; if num == null then "n/a" else delta(.; 0) end)) (truth p50 \(map(.ettft50) | med | ms), p99 \(map(.ettft99) | med | ms))",
 		(if $n == "obridge" then
-			"    loop-lag p99 \(fmt(.lag99; ms)), coalesced gaps \(fmt(.coalesced; p0)), connect p99 \(fmt(.connect99; ms)) (kept out of TTFT when reported)",
+			"    loop-lag p99 \(fmt(.lag99; ms)), coalesced gaps \(fmt(.coalesced; p0)), \(if map(.connect_none == true) | all then "no connection opened in the measured window" else "connect p99 \(fmt(.connect99; ms)) (kept out of TTFT when reported)" end)",
 			"    loop-lag cause: \($rs | map(.cause // "n/a" | clean) | join("; "))"
 		else
 			"    first-wave TTFT (the first C requests, which open the connections) p50 \(fmt(.fw50; ms)), p99 \(fmt(.fw99; ms)); coalesced gaps \(fmt(.coalesced; p0))"
@@ -323,7 +328,7 @@ def ratio(a; b): if (a | num) == null or (b | num) == null or b == 0 then "n/a"
 		"  ratio obridge/\($n | lbl): CPU per chunk \(ratio($ob | map(.cpum) | med; $pe | map(.cpum) | med)), peak RSS \(ratio($ob | map(.rss) | med; $pe | map(.rss) | med))")
 ),
 (($all | map(select(.c == $big and .name == "obridge"))) as $b | if ($cs | index($big)) == null and ($b | length) > 0 then
-	"C=\($big) streams, obridge bench, one run: peak RSS \($b[0].rss | mb) MB, CPU per 1M chunks \($b[0].cpum | s1) s, requests ok \($b[0].ok), failed \($b[0].failed)\(if ($b[0].error // "") != "" then " (\($b[0].error | clean))" else "" end), kept up \($b[0].kept | p0), loop-lag p99 \($b[0].lag99 | ms), ITL p99 \($b[0].itl99 | ms), TTFT p99 \($b[0].ttft99 | ms)"
+	"C=\($big) streams, obridge bench, one run: peak RSS \($b[0].rss | mb) MB, CPU per 1M chunks \($b[0].cpum | s1) s, requests ok \($b[0].ok), failed \($b[0].failed)\(if ($b[0].error // "") != "" then " (\($b[0].error | clean))" else "" end), kept up \($b[0].kept | p0), loop-lag p99 \($b[0].lag99 | ms) (cause: \($b[0].cause // "n/a" | clean)), ITL p99 \($b[0].itl99 | ms), TTFT p99 \($b[0].ttft99 | ms)"
 else empty end),
 "",
 "Goals of #19 (obridge bench; figures, not a pass/fail test):",
