@@ -94,8 +94,9 @@ golden: all
 	rm -rf tests/emit/golden
 	sh tests/emit/render.sh ./$(BUILD)/obridge tests/emit/golden
 
-# Benchmarks, not tests: each script prints its figures and ratios against wrk and hey.
-BENCH_SCRIPTS = tests/bench-self.sh tests/bench-engine.sh tests/bench-top.sh
+# Benchmarks, not tests: each script prints its figures and ratios against wrk, hey and h2load
+# (plain GETs) and an aiohttp streaming client (tests/bench/aiostream.py, bench-streams.sh).
+BENCH_SCRIPTS = tests/bench-self.sh tests/bench-engine.sh tests/bench-streams.sh tests/bench-top.sh
 bench-self:
 	@sh .ci/deps --bench --check >/dev/null 2>&1 || sh .ci/deps --bench
 	@$(MAKE) --no-print-directory all
@@ -167,7 +168,7 @@ help:
 	@echo "make demo       install missing packages, build, run a bench against obridge sim"
 	@echo "make check      install missing packages, build, run unit and end-to-end tests"
 	@echo "make check SAN=1  the same with AddressSanitizer and UBSan (build-san/)"
-	@echo "make bench-self measure obridge's own speed against wrk"
+	@echo "make bench-self measure obridge's own speed against wrk, hey, h2load and aiohttp"
 	@echo "make fuzz FUZZ_S=60  run each libFuzzer target (tests/fuzz) for FUZZ_S seconds"
 	@echo "make check-valgrind  one command per family under valgrind"
 	@echo "make golden     regenerate tests/emit/golden from the emit renderers"

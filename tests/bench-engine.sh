@@ -4,7 +4,8 @@
 # timing):
 #   sh tests/bench-engine.sh ./build/obridge
 # (1) engine ceiling: `obridge bench --endpoint version -c 64` against nginx serving a
-#     static /api/version, beside wrk and hey against the same nginx in the same run;
+#     static /api/version, beside wrk, hey and h2load (--h1) against the same nginx in the
+#     same run;
 # (2) NDJSON chunks parsed per second of client CPU, against obridge sim --tok-interval 0;
 # (3) 10,000 concurrent streams from one process: peak RSS and errors;
 # (4) accuracy at 256 streams: TTFT and ITL medians against the sim's own durations.
@@ -111,10 +112,11 @@ EOF
 	ROUNDS=${BENCH_ROUNDS:-3}
 	echo "(1) engine ceiling: GET $url (nginx, 1 worker), 64 connections, ${SECS}s each," \
 		"$ROUNDS interleaved rounds (median; shared machines drift between runs)"
-	have_wrk=0 have_hey=0
+	have_wrk=0 have_hey=0 have_h2l=0
 	command -v wrk >/dev/null 2>&1 && have_wrk=1
 	command -v hey >/dev/null 2>&1 && have_hey=1
-	: >"$TMP/ob" && : >"$TMP/wrk" && : >"$TMP/hey"
+	command -v h2load >/dev/null 2>&1 && have_h2l=1
+	: >"$TMP/ob" && : >"$TMP/wrk" && : >"$TMP/hey" && : >"$TMP/h2l"
 	r=0
 	while [ $r -lt "$ROUNDS" ]; do
 		r=$((r + 1))
@@ -126,6 +128,9 @@ EOF
 			awk '/^Requests\/sec/ { print $2 }' >>"$TMP/wrk"
 		[ $have_hey = 1 ] && $PIN_CLI hey -c 64 -z "${SECS}s" "$url" 2>/dev/null |
 			awk '/Requests\/sec/ { print $2 }' >>"$TMP/hey"
+		# h2load over HTTP/1.1, one thread, timed: "finished in 5.00s, 41234.20 req/s, ..."
+		[ $have_h2l = 1 ] && $PIN_CLI h2load --h1 -t1 -c64 -D "$SECS" "$url" 2>/dev/null |
+			awk '/^finished in/ { print $4 }' >>"$TMP/h2l"
 	done
 	# median of the first column of a file, 0 when empty
 	median() { sort -g -k1,1 "$1" | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print 0 }'; }
@@ -135,7 +140,7 @@ EOF
 	printf "    obridge bench: %10.0f req/s  (runs: %s; errors %s, p50 %.0f us, p99 %.0f us, client CPU %s%%)\n" \
 		"$ob_rps" "$(runs "$TMP/ob")" "${2:-?}" "$(awk -v v="${3:-0}" 'BEGIN { print v / 1000 }')" \
 		"$(awk -v v="${4:-0}" 'BEGIN { print v / 1000 }')" "${5:-?}"
-	wrk_rps=0 hey_rps=0
+	wrk_rps=0 hey_rps=0 h2l_rps=0
 	if [ $have_wrk = 1 ]; then
 		wrk_rps=$(median "$TMP/wrk")
 		printf "    wrk -t1 -c64:  %10.0f req/s  (runs: %s)\n" "$wrk_rps" "$(runs "$TMP/wrk")"
@@ -148,8 +153,15 @@ EOF
 	else
 		echo "    hey: not installed (Debian package hey)"
 	fi
+	if [ $have_h2l = 1 ]; then
+		h2l_rps=$(median "$TMP/h2l")
+		printf "    h2load -c64:   %10.0f req/s  (runs: %s; --h1 -t1)\n" "$h2l_rps" "$(runs "$TMP/h2l")"
+	else
+		echo "    h2load: not installed (Debian package nghttp2-client)"
+	fi
 	echo "    ratios: obridge/wrk $(ratio "$ob_rps" "$wrk_rps") (goal >= 0.7)," \
-		"obridge/hey $(ratio "$ob_rps" "$hey_rps") (goal >= 1.5)"
+		"obridge/hey $(ratio "$ob_rps" "$hey_rps") (goal >= 1.5)," \
+		"obridge/h2load $(ratio "$ob_rps" "$h2l_rps")"
 	kill "$NGXPID" 2>/dev/null
 	wait "$NGXPID" 2>/dev/null
 	NGXPID=""
