@@ -288,6 +288,28 @@ while [ $r -lt "$ROUNDS" ]; do
 		done
 	done
 done
+# The floor on this machine: the cheapest possible client of the same streams, a bare
+# epoll loop that reads and counts lines (tests/bench/simload.c: no HTTP library, no JSON,
+# no clock per line). What obridge spends above it is libcurl, parsing and timing.
+FLOOR=""
+if ${CC:-cc} -O2 -o "$TMP/simload" "$SRC/tests/bench/simload.c" 2>"$TMP/err"; then
+	echo "the floor: a bare epoll client (tests/bench/simload.c; no HTTP library, no JSON, no timing):"
+	for c in $STREAMS; do
+		curl -sS -o /dev/null -X POST "$URL/_sim/reset" 2>/dev/null
+		rm -f "$TMP/ru"
+		$PIN_CLI "$PY" "$TMP/run.py" "$TMP/ru" $((SECS * 3 + 60)) "$TMP/simload" 127.0.0.1 "$port" \
+			"$c" "$SECS" rate >"$TMP/sl.out" 2>"$TMP/err"
+		cpu=$(cut -d' ' -f1 "$TMP/ru" 2>/dev/null)
+		chunks=$(sed -n 's/.*chunks=\([0-9]*\).*/\1/p' "$TMP/sl.out")
+		line=$(awk -v c="$c" -v cpu="${cpu:-0}" -v n="${chunks:-0}" 'BEGIN {
+			if (n > 0) printf "    c=%d: %.1f s CPU per 1M chunks (%d chunks)", c, cpu / n * 1e6, n
+			else printf "    c=%d: the run failed", c }')
+		echo "$line"
+		FLOOR="$FLOOR $c:$(awk -v cpu="${cpu:-0}" -v n="${chunks:-0}" 'BEGIN { if (n > 0) printf "%.1f", cpu / n * 1e6; else printf "n/a" }')"
+	done
+else
+	echo "the floor: cannot build tests/bench/simload.c: $(head -n 1 "$TMP/err")"
+fi
 if [ "$BIG" != 0 ]; then
 	echo "one run at $BIGC streams (obridge only):"
 	run_client obridge "$BIGC" "$SECS"
@@ -297,7 +319,7 @@ fi
 echo
 echo "Medians of the rounds (runs in brackets; load average now $(loadavg): other work on a shared" \
 	"machine shows as runs far from the others):"
-jq -r -s --arg streams "$STREAMS" --argjson big "$BIGC" "$JQDEFS"'
+jq -r -s --arg streams "$STREAMS" --argjson big "$BIGC" --arg floor "$(echo "$FLOOR" | sed 's/:\([0-9.]*\)/: \1 s/g; s/^ //')" "$JQDEFS"'
 def runs(f): map(f | num) | map(if . == null then "n/a" else . end);
 def fmt(f; g): (map(f) | med | g) + " [" + (map(f) | map(g) | join(" ")) + "]";
 def ratio(a; b): if (a | num) == null or (b | num) == null or b == 0 then "n/a"
@@ -344,6 +366,6 @@ else empty end),
  lagline(1024; 1), lagline(256; 0.5),
  within(.itl99; .egap99; 1; "ITL p99"; "emission p99"),
  within(.ttft99; .ettft99; 2; "TTFT p99"; "TTFT p99"),
- ((ob(256) | map(.cpum) | med) as $v | "  CPU per 1M chunks at 256 streams <= 8 s: \(if $v == null then "n/a" else "\($v | s1) s" end) -> \(verdict($v; $v <= 8))"),
+ ((ob(256) | map(.cpum) | med) as $v | "  CPU per 1M chunks at 256 streams <= 8 s: \(if $v == null then "n/a" else "\($v | s1) s" end) -> \(verdict($v; $v <= 8)) (the bare epoll floor: \($floor))"),
  ((ob($big) | map(.rss) | med) as $v | "  peak RSS at \($big) streams <= 150 MB: \(if $v == null then "n/a" else "\($v | mb) MB" end) -> \(verdict($v; $v <= 150 * 1024))"))
 ' "$TMP/runs.jsonl"
