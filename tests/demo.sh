@@ -26,9 +26,10 @@ step() {
 	fi
 }
 
-# A free port range: try a few random bases.
+# A free port range: try a few random bases, below Linux's ephemeral range (32768-60999),
+# where outgoing connections take their ports.
 for try in 1 2 3 4 5; do
-	port=$(( ($$ * 31 + try * 977) % 20000 + 30000 ))
+	port=$(( ($$ * 31 + try * 977) % 20000 + 10000 ))
 	"$OBRIDGE" sim -n 3 --port "$port" --load-time 800ms --tok-interval 15ms --num-parallel 4 \
 		--instance gpu-3:ttft=150ms --fleet-out "$dir/fleet.conf" >"$dir/sim.log" 2>&1 &
 	sim_pid=$!

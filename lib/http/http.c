@@ -27,7 +27,7 @@
 #define ERR_BODY_MAX (64u * 1024)   /* error body kept in line mode */
 #define TRACE_BODY_MAX 4096         /* bytes of each body shown by -vv */
 #define POOL_MIN 4096               /* recycled transfers kept at least ... */
-#define RECV_BUFFER 2048            /* libcurl's receive buffer per transfer */
+#define RECV_BUFFER 1024            /* libcurl's receive buffer per transfer (its least) */
 #define HDR_CACHE 16
 
 /* One request; owns its easy handle (recovered through CURLOPT_PRIVATE). */
