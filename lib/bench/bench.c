@@ -29,6 +29,7 @@ static const char *const err_names[BENCH_E_N] = {
 static const char *const hist_names[BH_N] = {
 	"ttft", "itl", "tpot", "e2e", "ttft_raw", "e2e_raw", "load", "prompt_eval", "eval",
 	"queue", "server_ttft", "cold_ttft", "send_lag", "loop_lag", "tpot_vllm", "connect",
+	"first_ttft", "later_ttft",
 };
 
 static const char *const lag_names[BENCH_LAG_N] = {
@@ -277,6 +278,7 @@ struct breq {
 	int64_t *gaps;
 	size_t ngaps, cap;
 	size_t ncoal;      /* gaps of 0: the line came in the same read as the one before */
+	int first;         /* closed loop: started with the step (its first wave) */
 	int64_t max_gap;
 };
 
@@ -300,6 +302,7 @@ struct bench {
 	uint64_t limit;               /* requests per target; 0 = none */
 	size_t conc;                  /* closed loop streams per target */
 	int measure;                  /* record into acc (0 during warm-up) */
+	int ramp;                     /* closed loop: the sends that start a step */
 	int64_t step_t0;
 	/* calibration */
 	int64_t probe_count;
@@ -583,6 +586,8 @@ static void on_stream_done(void *ud, const struct ollama_stream *s, enum ollama_
 			hist_record(&a->h[BH_COLD_TTFT], ttft);
 		} else {
 			hist_record(&a->h[BH_TTFT], ttft);
+			if (!r->planned)
+				hist_record(&a->h[r->first ? BH_FIRST_TTFT : BH_LATER_TTFT], ttft);
 			if (r->planned)
 				hist_record(&a->h[BH_TTFT_RAW], s->first_token_ns - sent);
 		}
@@ -686,6 +691,7 @@ static int send_one(struct bench *b, size_t t, int64_t planned)
 	r->seq = b->seq++;
 	r->gen = b->gen;
 	r->planned = planned;
+	r->first = b->ramp;
 	r->sent = mono_ns();
 	if (cfg->api == BENCH_API_ENDPOINT) {
 		struct http_req h;
@@ -887,10 +893,12 @@ static int drive(struct bench *b, double level, int open)
 		if (started < c) {
 			http_mark(b->e, PH_SENDS, 0);
 			size_t upto = started + RAMP_BATCH < c ? started + RAMP_BATCH : c;
+			b->ramp = 1;
 			for (; started < upto; started++)
 				for (size_t t = 0; t < nt; t++)
 					if (!b->stopping && can_send(b, t))
 						send_one(b, t, 0);
+			b->ramp = 0;
 		}
 		if (cfg->stop && *cfg->stop && !interrupted) {
 			interrupted = 1;

@@ -83,11 +83,15 @@ enum bench_hist {
 	BH_TPOT_VLLM,   /* per request, vLLM's definition: (e2e - ttft) / (tokens - 1) */
 	BH_CONNECT,     /* connection set-up of requests that opened one (kept out of TTFT
 			   and E2E) */
+	BH_FIRST_TTFT,  /* closed loop: TTFT of the first wave, the streams a step starts at
+			   once (also in BH_TTFT) */
+	BH_LATER_TTFT,  /* closed loop: TTFT of the requests after them (also in BH_TTFT) */
 	BH_N,
 };
 
 /* "ttft", "itl", "tpot", "e2e", "ttft_raw", "e2e_raw", "load", "prompt_eval", "eval",
- * "queue", "server_ttft", "cold_ttft", "send_lag", "loop_lag", "tpot_vllm", "connect". */
+ * "queue", "server_ttft", "cold_ttft", "send_lag", "loop_lag", "tpot_vllm", "connect",
+ * "first_ttft", "later_ttft". */
 const char *bench_hist_name(enum bench_hist h);
 
 /*

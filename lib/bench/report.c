@@ -129,6 +129,9 @@ void bench_row_from_step(const struct bench_step *st, struct bench_row *r)
 	r->coalesced_pct = st->client.coalesced_pct;
 	r->conns = st->connect.count;
 	r->connect_p50 = st->connect.p50;
+	r->first_n = st->first_ttft.count;
+	r->first_ttft_p99 = st->first_ttft.p99;
+	r->later_ttft_p99 = st->later_ttft.has ? st->later_ttft.p99 : 0;
 	/* "3 stall, 1 truncated: first message" */
 	struct buf b = BUF_INIT;
 	const char *firstmsg = NULL;

@@ -52,6 +52,8 @@ struct bench_row {
 	double coalesced_pct;   /* token gaps of 0 (lines that came in one read), % */
 	uint64_t conns;         /* requests that opened their connection in the step */
 	int64_t connect_p50;    /* their set-up time */
+	uint64_t first_n;       /* closed loop: requests of the first wave with a TTFT */
+	int64_t first_ttft_p99, later_ttft_p99; /* 0 when none */
 	char errsum[200];       /* "2 stall, 1 truncated (message)" or "" */
 };
 

@@ -162,6 +162,8 @@ static void round_as_json(struct bench_step *st)
 	for (int i = 0; i < BENCH_LAG_N; i++)
 		st->client.lag_by[i] = as_json(st->client.lag_by[i], 1);
 	st->connect.mean = rint(st->connect.mean);
+	st->first_ttft.mean = rint(st->first_ttft.mean);
+	st->later_ttft.mean = rint(st->later_ttft.mean);
 	st->client.chunks_per_cpu_s = as_json(st->client.chunks_per_cpu_s, 0);
 }
 
@@ -221,6 +223,8 @@ int bench_step_compute(const struct bench_acc *a, const struct bench_step_info *
 	c->gaps = a->gaps;
 	c->coalesced_pct = a->gaps ? 100.0 * (double)a->coalesced / (double)a->gaps : 0;
 	stat_from_hist(&st->connect, &a->h[BH_CONNECT]);
+	stat_from_hist(&st->first_ttft, &a->h[BH_FIRST_TTFT]);
+	stat_from_hist(&st->later_ttft, &a->h[BH_LATER_TTFT]);
 	st->v2 = 1;
 	client_check(a, (double)in.duration_ns / 1e9, c);
 	c->loop_lag_p99 = hist_percentile(&a->h[BH_LOOP_LAG], 99);
@@ -306,6 +310,16 @@ int bench_step_to_json(const struct bench_step *st, struct buf *out)
 	summary_json_number(out, c->coalesced_pct, 1);
 	buf_adds(out, "},\"connect\":");
 	stat_json(out, &st->connect);
+	buf_adds(out, ",\"first_wave\":");
+	if (st->first_ttft.has) {
+		buf_adds(out, "{\"ttft\":");
+		stat_json(out, &st->first_ttft);
+		buf_adds(out, ",\"later_ttft\":");
+		stat_json(out, &st->later_ttft);
+		buf_adds(out, "}");
+	} else {
+		buf_adds(out, "null");
+	}
 	return buf_addf(out, ",\"max_gap_ns\":%" PRId64 "}", st->max_gap_ns) < 0 ? -1 : 0;
 }
 
@@ -361,6 +375,9 @@ int bench_step_parse(const char *json, struct bench_step *st, char *err)
 	c->gaps = json_count(cl, "gaps");
 	c->coalesced_pct = json_num(cl, "coalesced_pct");
 	stat_parse(&st->connect, json_get(o, "connect"));
+	const cJSON *fw = json_get(o, "first_wave");
+	stat_parse(&st->first_ttft, json_get(fw, "ttft"));
+	stat_parse(&st->later_ttft, json_get(fw, "later_ttft"));
 	st->max_gap_ns = json_ns(o, "max_gap_ns");
 	cJSON_Delete(o);
 	return 0;

@@ -24,9 +24,11 @@
  *              "gaps":N,"coalesced_pct":0.4},   token gaps; % that were 0 (one read)
  *    "connect":STAT|null,                       set-up of connections opened in the
  *                                               step (kept out of TTFT and E2E)
+ *    "first_wave":{"ttft":STAT,"later_ttft":STAT|null}|null,  closed loop: TTFT of
+ *                                               the streams started at once, and after
  *    "max_gap_ns":..}
- * Steps stored before loop_lag_cause, loop_lag_by, gaps, coalesced_pct and connect
- * existed read back with them empty.
+ * Steps stored before loop_lag_cause, loop_lag_by, gaps, coalesced_pct, connect and
+ * first_wave existed read back with them empty.
  * where STAT is {"count":N,"mean_ns":..,"p50_ns":..,"p90_ns":..,"p95_ns":..,
  * "p99_ns":..,"max_ns":..} or null when nothing was measured.
  *
@@ -101,6 +103,9 @@ struct bench_step {
 	struct bench_client client;
 	int64_t max_gap_ns;
 	struct bench_stat connect; /* connections opened in the step: their set-up time */
+	/* closed loop: TTFT of the streams the step started at once, and of the later
+	 * requests (both are in summary.ttft too) */
+	struct bench_stat first_ttft, later_ttft;
 	int v2;                    /* has loop_lag_cause ... connect (steps stored before
 				      them are written back as they were) */
 };

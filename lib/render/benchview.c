@@ -256,6 +256,12 @@ void bench_render(const struct bench_row *rows, size_t n, int flags, int64_t slo
 			buf_addf(out, "%s: %.0f%% of token gaps were lines that came in one read "
 				 "(gap 0): ITL percentiles up to p%.0f are not measurements\n", lab,
 				 r->coalesced_pct, floor(r->coalesced_pct));
+		if (!ep && r->first_n && r->later_ttft_p99 > 0 &&
+		    r->first_ttft_p99 > r->later_ttft_p99 + r->later_ttft_p99 / 5)
+			buf_addf(out, "%s: the %" PRIu64 " requests that started the step at once had "
+				 "TTFT p99 %s, the later ones %s\n", lab, r->first_n,
+				 ns_cell(r->first_ttft_p99, ascii, d1, sizeof(d1)),
+				 ns_cell(r->later_ttft_p99, ascii, d2, sizeof(d2)));
 		if (r->conns)
 			buf_addf(out, "%s: %" PRIu64 " request%s opened a connection (set-up p50 %s, "
 				 "kept out of %s)\n", lab, r->conns, r->conns == 1 ? "" : "s",

@@ -17,6 +17,13 @@ test_expect_success 'a closed-loop step opens its connections before it starts' 
 	jq -e ".steps[0] | has(\"connect\") and .connect == null" warm.json
 '
 
+test_expect_success 'the streams a step starts at once are its first wave, reported apart' '
+	jq -e ".steps[0].first_wave.ttft.count == 8 and .steps[0].first_wave.later_ttft.count == 8" warm.json &&
+	jq -e ".steps[0].summary.ttft.count == 16" warm.json &&
+	"$OBRIDGE" -H "$SIM_URL" bench -m llama3.2 --rate 20 -n 6 --json >open.json &&
+	jq -e ".steps[0] | has(\"first_wave\") and .first_wave == null" open.json
+'
+
 test_expect_success 'a sweep opens only the connections the next step lacks' '
 	"$OBRIDGE" -H "$SIM_URL" bench -m llama3.2 -c 2,6 -n 12 --json >sweep.json &&
 	jq -e "all(.steps[]; .connect == null)" sweep.json

@@ -312,6 +312,30 @@ static void test_table_and_knee(void **state)
 	for (const char *s = buf_str(&t); *s; s++)
 		assert_true((unsigned char)*s < 0x80);
 	assert_non_null(strstr(buf_str(&t), "<="));
+	/* the engine's notes: a first wave slower than the rest, coalesced gaps, connections
+	 * opened in the step; none of them when the figures do not call for it */
+	assert_null(strstr(buf_str(&t), "started the step at once"));
+	assert_null(strstr(buf_str(&t), "came in one read"));
+	assert_null(strstr(buf_str(&t), "opened a connection"));
+	rows[4].first_n = 16;
+	rows[4].first_ttft_p99 = 130 * MS;
+	rows[4].later_ttft_p99 = 100 * MS;
+	rows[3].first_n = 8;
+	rows[3].first_ttft_p99 = 110 * MS; /* within a fifth of the rest: no note */
+	rows[3].later_ttft_p99 = 100 * MS;
+	rows[2].coalesced_pct = 43.2;
+	rows[1].conns = 2;
+	rows[1].connect_p50 = 400000;
+	buf_reset(&t);
+	bench_render(rows, 5, BENCH_VIEW_ASCII, 0, 200, 0, &t);
+	assert_non_null(strstr(buf_str(&t), "c=16: the 16 requests that started the step at once "
+					    "had TTFT p99 130.0ms, the later ones 100.0ms"));
+	assert_null(strstr(buf_str(&t), "c=8: the 8 requests"));
+	assert_non_null(strstr(buf_str(&t), "c=4: 43% of token gaps were lines that came in one "
+					    "read (gap 0): ITL percentiles up to p43 are not "
+					    "measurements"));
+	assert_non_null(strstr(buf_str(&t), "c=2: 2 requests opened a connection (set-up p50 "
+					    "400us, kept out of TTFT)"));
 	buf_release(&t);
 	buf_release(&j);
 	buf_release(&k);

@@ -112,6 +112,10 @@ static struct bench_acc *sample_acc(int open)
 	a->conns = 2;
 	hist_record(&a->h[BH_CONNECT], 300000);
 	hist_record(&a->h[BH_CONNECT], 500000);
+	if (!open) {
+		hist_record(&a->h[BH_FIRST_TTFT], 40 * MS);
+		hist_record(&a->h[BH_LATER_TTFT], 20 * MS);
+	}
 	return a;
 }
 
@@ -158,6 +162,12 @@ static void test_step_roundtrip(void **state)
 		assert_int_equal(back.connect.count, 2);
 		assert_non_null(strstr(buf_str(&j1), "\"loop_lag_by\":{\"wake\":20,\"reads\":60,"));
 		assert_non_null(strstr(buf_str(&j1), "\"connect\":{\"count\":2,"));
+		assert_int_equal(back.first_ttft.has, !open);
+		assert_int_equal(r2.first_n, open ? 0 : 1);
+		assert_true(open ? r2.first_ttft_p99 == 0 :
+			    r2.first_ttft_p99 > r2.later_ttft_p99 && r2.later_ttft_p99 > 0);
+		assert_non_null(strstr(buf_str(&j1), open ? "\"first_wave\":null" :
+						   "\"first_wave\":{\"ttft\":{\"count\":1,"));
 		buf_release(&j1);
 		buf_release(&j2);
 		free(a);
