@@ -204,7 +204,8 @@ run_client() {
 				$s.client.loop_lag_cause + ($s.client.loop_lag_by // {} | to_entries |
 				map(select((.value | type) == "number" and .value > 0) | "\(.key) \(.value)%") |
 				if length > 0 then " (" + join(", ") + ")" else "" end) end),
-			fw50: null, fw99: null }'
+			fw50: $s.first_wave.ttft.p50_ns?, fw99: $s.first_wave.ttft.p99_ns?,
+			later99: $s.first_wave.later_ttft.p99_ns? }'
 	else
 		filter='{
 			chunks: .chunks, ok: .requests.ok, failed: .requests.failed,
@@ -336,7 +337,8 @@ def ratio(a; b): if (a | num) == null or (b | num) == null or b == 0 then "n/a"
 		"    TTFT p50 \(fmt(.ttft50; ms)), p99 \(fmt(.ttft99; ms)), p99 - truth p99 \(fmt(if (.ttft99 | num) != null and (.ettft99 | num) != null then .ttft99 - .ettft99 else null end; if num == null then "n/a" else delta(.; 0) end)) (truth p50 \(map(.ettft50) | med | ms), p99 \(map(.ettft99) | med | ms))",
 		(if $n == "obridge" then
 			"    loop-lag p99 \(fmt(.lag99; ms)), coalesced gaps \(fmt(.coalesced; p0)), \(if map(.connect_none == true) | all then "no connection opened in the measured window" else "connect p99 \(fmt(.connect99; ms)) (kept out of TTFT when reported)" end)",
-			"    loop-lag cause: \($rs | map(.cause // "n/a" | clean) | join("; "))"
+			"    loop-lag cause: \($rs | map(.cause // "n/a" | clean) | join("; "))",
+			"    first-wave TTFT (the C streams the step starts at once) p50 \(fmt(.fw50; ms)), p99 \(fmt(.fw99; ms)); the later requests p99 \(fmt(.later99; ms))"
 		else
 			"    first-wave TTFT (the first C requests, which open the connections) p50 \(fmt(.fw50; ms)), p99 \(fmt(.fw99; ms)); coalesced gaps \(fmt(.coalesced; p0))"
 		end),
