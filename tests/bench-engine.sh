@@ -37,7 +37,8 @@ if command -v taskset >/dev/null 2>&1 && [ "$ncpu" -ge 2 ]; then
 	PIN_SRV="taskset -c 0"
 	PIN_CLI="taskset -c 1-$((ncpu - 1))"
 fi
-port=$(( ($$ % 20000) + 31000 ))
+# below Linux's ephemeral range (32768-60999), which the streams of a run use up
+port=$(( ($$ % 10000) + 11000 ))
 
 # ratio A B: A/B with two decimals, "n/a" when B is 0 or missing.
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; else printf "n/a" }'; }
@@ -109,6 +110,17 @@ EOF
 		n=$((n + 1))
 	done
 	url="http://127.0.0.1:$port/api/version"
+	if ! curl -fs -o /dev/null "$url"; then
+		# hey counts failed requests in its req/s: no figure without a server
+		echo "(1) nginx did not answer on port $port: engine ceiling skipped"
+		sed 's/^/    /' "$TMP/nginx/start.log" "$TMP/nginx/logs/error.log" 2>/dev/null | tail -n 5
+		kill "$NGXPID" 2>/dev/null
+		wait "$NGXPID" 2>/dev/null
+		NGXPID=""
+		NGINX=failed
+	fi
+fi
+if [ -x "$NGINX" ]; then
 	ROUNDS=${BENCH_ROUNDS:-3}
 	echo "(1) engine ceiling: GET $url (nginx, 1 worker), 64 connections, ${SECS}s each," \
 		"$ROUNDS interleaved rounds (median; shared machines drift between runs)"
@@ -166,7 +178,7 @@ EOF
 	wait "$NGXPID" 2>/dev/null
 	NGXPID=""
 	port=$((port + 1))
-else
+elif [ "$NGINX" != failed ]; then
 	echo "(1) nginx is not installed (Debian package nginx): engine ceiling skipped"
 fi
 

@@ -34,7 +34,8 @@ if command -v taskset >/dev/null 2>&1 && [ "$ncpu" -ge 2 ]; then
 	PIN_LOAD="taskset -c 1-$((ncpu - 1))"
 fi
 
-port=$(( ($$ % 20000) + 30000 ))
+# below Linux's ephemeral range (32768-60999), which the streams of a run use up
+port=$(( ($$ % 10000) + 10000 ))
 
 # start_sim ARGS: start a sim on $port and wait until it listens.
 start_sim() {

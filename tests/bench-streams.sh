@@ -61,7 +61,8 @@ else
 	pinned="sim pinned to CPU 0, clients to CPU 1"
 fi
 hz=$(getconf CLK_TCK 2>/dev/null || echo 100)
-port=$(( ($$ % 20000) + 32000 ))
+# below Linux's ephemeral range (32768-60999), which the streams of a run use up
+port=$(( ($$ % 10000) + 12000 ))
 
 # The clients run under this wrapper: it waits for the client and writes "CPU_S MAXRSS_KB RC
 # TIMED_OUT" to $1: CPU_S = utime + stime of the client over its whole run (what
