@@ -15,65 +15,19 @@ set -u
 OBRIDGE=${1:-./build/obridge}
 SECS=${BENCH_SECS:-5}
 HOLD=${BENCH_HOLD:-10000}
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/obridge-bench-engine.XXXXXX")
-SIMPID="" NGXPID=""
-export OBRIDGE_DB="$TMP/bench.db"
-cleanup() {
-	[ -n "$SIMPID" ] && kill "$SIMPID" 2>/dev/null && wait "$SIMPID" 2>/dev/null
-	[ -n "$NGXPID" ] && kill "$NGXPID" 2>/dev/null && wait "$NGXPID" 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-# a signal ends the script (and so runs cleanup once); it must not carry on to the next part
-trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 141' PIPE; trap 'exit 143' TERM
-
-[ -x "$OBRIDGE" ] || { echo "bench-engine: no binary at $OBRIDGE" >&2; exit 3; }
+NGXPID=""
+. "$(cd "$(dirname "$0")" && pwd)/bench/lib.sh"
+bench_on_exit() { [ -n "$NGXPID" ] && kill "$NGXPID" 2>/dev/null && wait "$NGXPID" 2>/dev/null; }
+bench_init bench-engine
+bench_pin
 command -v jq >/dev/null 2>&1 || { echo "bench-engine: jq is needed" >&2; exit 3; }
 ulimit -n "$(ulimit -H -n)" 2>/dev/null
-
-ncpu=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
-PIN_SRV="" PIN_CLI=""
-if command -v taskset >/dev/null 2>&1 && [ "$ncpu" -ge 2 ]; then
-	PIN_SRV="taskset -c 0"
-	PIN_CLI="taskset -c 1-$((ncpu - 1))"
-fi
-# below Linux's ephemeral range (32768-60999), which the streams of a run use up
-port=$(( ($$ % 10000) + 11000 ))
 
 # ratio A B: A/B with two decimals, "n/a" when B is 0 or missing.
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; else printf "n/a" }'; }
 
-start_sim() {
-	tries=0
-	while [ $tries -lt 5 ]; do
-		rm -f "$TMP/fleet.conf"
-		$PIN_SRV "$OBRIDGE" sim --port "$port" --fleet-out "$TMP/fleet.conf" "$@" >"$TMP/sim.log" 2>&1 &
-		SIMPID=$!
-		n=0
-		while [ ! -s "$TMP/fleet.conf" ] && [ $n -lt 200 ] && kill -0 "$SIMPID" 2>/dev/null; do
-			sleep 0.05
-			n=$((n + 1))
-		done
-		[ -s "$TMP/fleet.conf" ] && return 0
-		wait "$SIMPID" 2>/dev/null
-		SIMPID=""
-		port=$((port + 7))
-		tries=$((tries + 1))
-	done
-	echo "bench-engine: the sim did not start:" >&2
-	cat "$TMP/sim.log" >&2
-	exit 3
-}
-
-stop_sim() {
-	kill "$SIMPID" 2>/dev/null
-	wait "$SIMPID" 2>/dev/null
-	SIMPID=""
-	port=$((port + 1))
-}
-
 echo "obridge bench-engine: $("$OBRIDGE" version 2>/dev/null | head -n 1), $ncpu CPUs," \
-	"server pinned: ${PIN_SRV:-no}, clients: ${PIN_CLI:-not pinned}"
+	"$PINNED"
 
 # ---- (1) engine ceiling against nginx ----
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
@@ -183,7 +137,7 @@ elif [ "$NGINX" != failed ]; then
 fi
 
 # ---- (2) chunks parsed per client core ----
-start_sim --tok-interval 0 --ttft 0 --prefill-rate 1e9 --tokens 2000 --load-time 10ms \
+bench_start_sim --tok-interval 0 --ttft 0 --prefill-rate 1e9 --tokens 2000 --load-time 10ms \
 	--num-parallel 100000
 out=$($PIN_CLI "$OBRIDGE" -H "http://127.0.0.1:$port" bench -m llama3.2 -c 64 -d "${SECS}s" \
 	--max-tokens 2000 --json 2>/dev/null |
@@ -194,10 +148,10 @@ awk -v c="${1:-0}" -v pc="${2:-0}" -v cpu="${3:-0}" -v d="${4:-1}" -v f="${5:-?}
 	printf "    %.0f chunks, %.0f chunks/s wall, %.0f chunks per client CPU second (goal >= 500000)\n", c, c / (d / 1e9), pc
 	printf "    client CPU %s%% of one core (the sim, on its own core, is the limit when this is low); errors %s\n", cpu, f
 }'
-stop_sim
+bench_stop_sim
 
 # ---- (3) many concurrent streams ----
-start_sim --tok-interval 500ms --ttft 10ms --tokens 6 --load-time 10ms --num-parallel 100000 \
+bench_start_sim --tok-interval 500ms --ttft 10ms --tokens 6 --load-time 10ms --num-parallel 100000 \
 	--max-queue 100000
 $PIN_CLI "$OBRIDGE" -H "http://127.0.0.1:$port" bench -m llama3.2 -c "$HOLD" -n "$HOLD" \
 	--warmup 1 --json >"$TMP/hold.json" 2>"$TMP/hold.err" &
@@ -210,12 +164,12 @@ while kill -0 "$bpid" 2>/dev/null; do
 done
 wait "$bpid"
 echo "(3) $HOLD concurrent streams from one process (6 tokens 500 ms apart each):"
-jq -r --arg peak "$peak" '.steps[0] | "    ok \(.summary.requests.ok), failed \(.summary.requests.failed), peak RSS \(($peak | tonumber) / 1024 | floor) MB (goal <= 256 MB), TTFT p50 \(.summary.ttft.p50_ns / 1e6 | floor) ms vs server \(.server.ttft.p50_ns / 1e6 | floor) ms (connection set-up)"' \
+jq -r --arg peak "$peak" '.steps[0] | "    ok \(.summary.requests.ok), failed \(.summary.requests.failed), peak RSS \(($peak | tonumber) / 1024 | floor) MB (goal <= 256 MB), TTFT p50 \(.summary.ttft.p50_ns / 1e6 | floor) ms vs server \(.server.ttft.p50_ns / 1e6 | floor) ms"' \
 	"$TMP/hold.json" 2>/dev/null || { echo "    failed:"; cat "$TMP/hold.err"; }
-stop_sim
+bench_stop_sim
 
 # ---- (4) accuracy against the sim's truth ----
-start_sim --tok-interval 10ms --ttft 50ms --tokens 20 --load-time 10ms --num-parallel 256
+bench_start_sim --tok-interval 10ms --ttft 50ms --tokens 20 --load-time 10ms --num-parallel 256
 $PIN_CLI "$OBRIDGE" -H "http://127.0.0.1:$port" bench -m llama3.2 -c 256 -d "${SECS}s" \
 	--json >"$TMP/acc.json" 2>/dev/null
 echo "(4) accuracy at 256 concurrent streams (sim: TTFT 50 ms after prefill, 10 ms between tokens);"
@@ -226,4 +180,4 @@ jq -r '.steps[0] | (.summary.ttft.p50_ns - .server.ttft.p50_ns) as $dt |
 	"    ITL median \(.summary.itl.p50_ns / 1e6) ms vs truth \($itl / 1e6) ms: off by \((.summary.itl.p50_ns - $itl) / 1e6) ms (goal <= 0.5 ms)",
 	"    \(.summary.requests.ok) requests, errors \(.summary.requests.failed), client CPU \(.client.cpu_pct)%"' \
 	"$TMP/acc.json"
-stop_sim
+bench_stop_sim

@@ -13,101 +13,60 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 CONNS=${BENCH_CONNS:-200}
 HOLD=${BENCH_HOLD:-10000}
 SECS=${BENCH_SECS:-5}
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/obridge-bench.XXXXXX")
-SIMPID=""
-cleanup() {
-	[ -n "$SIMPID" ] && kill "$SIMPID" 2>/dev/null && wait "$SIMPID" 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-# a signal ends the script (and so runs cleanup once); it must not carry on to the next part
-trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 141' PIPE; trap 'exit 143' TERM
-
-[ -x "$OBRIDGE" ] || { echo "bench-self: no binary at $OBRIDGE" >&2; exit 3; }
+. "$SRC/tests/bench/lib.sh"
+bench_init bench-self
+bench_pin
 ${CC:-cc} -O2 -o "$TMP/simload" "$SRC/tests/bench/simload.c" || exit 3
 ulimit -n "$(ulimit -H -n)" 2>/dev/null
 
-ncpu=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
-PIN_SIM="" PIN_LOAD=""
-if command -v taskset >/dev/null 2>&1 && [ "$ncpu" -ge 2 ]; then
-	PIN_SIM="taskset -c 0"
-	PIN_LOAD="taskset -c 1-$((ncpu - 1))"
-fi
-
-# below Linux's ephemeral range (32768-60999), which the streams of a run use up
-port=$(( ($$ % 10000) + 10000 ))
-
-# start_sim ARGS: start a sim on $port and wait until it listens.
+# start_sim ARGS: a sim with ARGS, the model loaded and kept.
 start_sim() {
-	tries=0
-	while [ $tries -lt 10 ]; do
-		rm -f "$TMP/fleet.conf"
-		$PIN_SIM "$OBRIDGE" sim --port "$port" --fleet-out "$TMP/fleet.conf" "$@" >"$TMP/sim.log" 2>&1 &
-		SIMPID=$!
-		n=0
-		while [ ! -s "$TMP/fleet.conf" ] && [ $n -lt 200 ] && kill -0 "$SIMPID" 2>/dev/null; do
-			sleep 0.05
-			n=$((n + 1))
-		done
-		[ -s "$TMP/fleet.conf" ] && break
-		wait "$SIMPID" 2>/dev/null
-		SIMPID=""
-		port=$((port + 7))
-		tries=$((tries + 1))
-	done
-	[ -s "$TMP/fleet.conf" ] || { echo "bench-self: the sim did not start:" >&2; cat "$TMP/sim.log" >&2; exit 3; }
+	bench_start_sim "$@"
 	curl -sS -d '{"model":"llama3.2","keep_alive":-1}' "http://127.0.0.1:$port/api/generate" >/dev/null
-}
-
-stop_sim() {
-	kill "$SIMPID" 2>/dev/null
-	wait "$SIMPID" 2>/dev/null
-	SIMPID=""
-	port=$((port + 1))
 }
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 hz=$(getconf CLK_TCK 2>/dev/null || echo 100)
 
-echo "obridge bench-self: $($OBRIDGE version 2>/dev/null | head -n 1), $ncpu CPUs, sim pinned: ${PIN_SIM:-no}"
+echo "obridge bench-self: $($OBRIDGE version 2>/dev/null | head -n 1), $ncpu CPUs, $PINNED"
 
 # (a) chunk rate
 start_sim --tok-interval 0 --ttft 0 --prefill-rate 1e9 --tokens 2000 --load-time 10ms \
 	--num-parallel 100000
 t0=$(cpu_ticks "$SIMPID")
-out=$($PIN_LOAD "$TMP/simload" 127.0.0.1 "$port" "$CONNS" "$((SECS + 1))" rate)
+out=$($PIN_CLI "$TMP/simload" 127.0.0.1 "$port" "$CONNS" "$((SECS + 1))" rate)
 t1=$(cpu_ticks "$SIMPID")
 echo "(a) streaming chunk rate, tok-interval 0, $CONNS concurrent streams:"
 echo "    $out"
 echo "    sim CPU: $(awk -v d=$((t1 - t0)) -v hz="$hz" -v s="$((SECS + 1))" 'BEGIN { printf "%.0f%% of one core", 100 * d / hz / s }')"
-stop_sim
+bench_stop_sim
 
 # (a2) the same without batching: every token due at its own time, one HTTP chunk each
 start_sim --tok-interval 10ms --ttft 0 --tokens 1000000 --load-time 10ms --num-parallel 100000 \
 	--max-queue 100000
 t0=$(cpu_ticks "$SIMPID")
-out=$($PIN_LOAD "$TMP/simload" 127.0.0.1 "$port" 2500 "$((SECS + 1))" rate)
+out=$($PIN_CLI "$TMP/simload" 127.0.0.1 "$port" 2500 "$((SECS + 1))" rate)
 t1=$(cpu_ticks "$SIMPID")
 echo "(a2) 2500 streams at tok-interval 10ms (nominal 250,000 chunks/s, one HTTP chunk per token):"
 echo "    $out"
 echo "    sim CPU: $(awk -v d=$((t1 - t0)) -v hz="$hz" -v s="$((SECS + 1))" 'BEGIN { printf "%.0f%% of one core", 100 * d / hz / s }')"
-stop_sim
+bench_stop_sim
 
 # (b) many concurrent streaming connections
 start_sim --tok-interval 1s --tokens 1000000 --load-time 10ms --num-parallel 100000 --max-queue 100000
-out=$($PIN_LOAD "$TMP/simload" 127.0.0.1 "$port" "$HOLD" "$SECS" hold)
+out=$($PIN_CLI "$TMP/simload" 127.0.0.1 "$port" "$HOLD" "$SECS" hold)
 rss=$(awk '/VmRSS/ {print $2 / 1024 " MB"}' "/proc/$SIMPID/status" 2>/dev/null)
 echo "(b) $HOLD concurrent streaming connections held for ${SECS}s (one token per second each):"
 echo "    $out"
 echo "    sim RSS: $rss"
-stop_sim
+bench_stop_sim
 
 # (c) wrk reference
 if command -v wrk >/dev/null 2>&1; then
 	start_sim
 	echo "(c) wrk -t2 -c100 -d${SECS}s http://127.0.0.1:$port/ (GET /, reference point):"
-	$PIN_LOAD wrk -t2 -c100 -d"${SECS}s" "http://127.0.0.1:$port/" | sed -n 's/^/    /; /Requests\/sec\|Latency\|requests in/p'
-	stop_sim
+	$PIN_CLI wrk -t2 -c100 -d"${SECS}s" "http://127.0.0.1:$port/" | sed -n 's/^/    /; /Requests\/sec\|Latency\|requests in/p'
+	bench_stop_sim
 else
 	echo "(c) wrk is not installed: skipped"
 fi

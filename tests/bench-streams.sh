@@ -4,7 +4,7 @@
 # never fails on timing); the measurement side of issue #19.
 #   sh tests/bench-streams.sh ./build/obridge
 # One `obridge sim` (--tok-interval 20ms --tokens 64, model preloaded) pinned to CPU 0; the
-# clients pinned to CPU 1: `obridge bench -c C` and, as the reference, tests/bench/aiostream.py
+# clients pinned to the other CPUs: `obridge bench -c C` and, as the reference, tests/bench/aiostream.py
 # (asyncio + aiohttp, the way vLLM's benchmark client is built; a test-side stand-in, not part
 # of obridge), on asyncio's loop and on uvloop. For each C, interleaved rounds; before each
 # run POST /_sim/reset, after it GET /_sim/stats for the sim's own emission figures (the
@@ -22,20 +22,10 @@ BIG=${BENCH_BIG:-1}
 BIGC=${BENCH_BIG_STREAMS:-10000}
 PY=${BENCH_PYTHON:-/usr/bin/python3}
 TOK_NS=20000000 # the sim's --tok-interval 20ms, for the offered chunk rate
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/obridge-bench-streams.XXXXXX")
-SIMPID="" CLIPID=""
-export OBRIDGE_DB="$TMP/bench.db"
-cleanup() {
-	[ -n "$CLIPID" ] && kill "$CLIPID" 2>/dev/null && wait "$CLIPID" 2>/dev/null
-	[ -n "$SIMPID" ] && kill "$SIMPID" 2>/dev/null && wait "$SIMPID" 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-# a signal ends the script (and so runs cleanup once); it must not carry on to the next part
-trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 141' PIPE; trap 'exit 143' TERM
-
-case $OBRIDGE in /*) ;; *) OBRIDGE=$(pwd)/$OBRIDGE ;; esac
-[ -x "$OBRIDGE" ] || { echo "bench-streams: no binary at $OBRIDGE" >&2; exit 3; }
+CLIPID=""
+. "$SRC/tests/bench/lib.sh"
+bench_on_exit() { [ -n "$CLIPID" ] && kill "$CLIPID" 2>/dev/null && wait "$CLIPID" 2>/dev/null; }
+bench_init bench-streams
 command -v jq >/dev/null 2>&1 || { echo "bench-streams: jq is needed" >&2; exit 3; }
 command -v curl >/dev/null 2>&1 || { echo "bench-streams: curl is needed" >&2; exit 3; }
 "$PY" -c 'import resource, subprocess' 2>/dev/null ||
@@ -50,19 +40,8 @@ have_aio=0 have_uv=0
 "$PY" -c 'import aiohttp' 2>/dev/null && have_aio=1
 [ $have_aio = 1 ] && "$PY" -c 'import uvloop' 2>/dev/null && have_uv=1
 
-ncpu=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
-PIN_SIM="" PIN_CLI="" pinned="not pinned"
-if ! command -v taskset >/dev/null 2>&1; then
-	pinned="not pinned (taskset, Debian package util-linux, is not installed)"
-elif [ "$ncpu" -lt 2 ]; then
-	pinned="not pinned (one CPU: the sim and the clients share it)"
-else
-	PIN_SIM="taskset -c 0" PIN_CLI="taskset -c 1"
-	pinned="sim pinned to CPU 0, clients to CPU 1"
-fi
+bench_pin
 hz=$(getconf CLK_TCK 2>/dev/null || echo 100)
-# below Linux's ephemeral range (32768-60999), which the streams of a run use up
-port=$(( ($$ % 10000) + 12000 ))
 
 # The clients run under this wrapper: it waits for the client and writes "CPU_S MAXRSS_KB RC
 # TIMED_OUT" to $1: CPU_S = utime + stime of the client over its whole run (what
@@ -98,30 +77,8 @@ EOF
 
 # start_sim: a sim on $port (the next free one of a few), the model loaded and kept.
 start_sim() {
-	tries=0
-	while [ $tries -lt 10 ]; do
-		rm -f "$TMP/fleet.conf"
-		$PIN_SIM "$OBRIDGE" sim --port "$port" --fleet-out "$TMP/fleet.conf" --tok-interval 20ms \
-			--tokens 64 --num-parallel 100000 --max-queue 100000 --load-time 10ms \
-			>"$TMP/sim.log" 2>&1 &
-		SIMPID=$!
-		n=0
-		while [ ! -s "$TMP/fleet.conf" ] && [ $n -lt 200 ] && kill -0 "$SIMPID" 2>/dev/null; do
-			sleep 0.05
-			n=$((n + 1))
-		done
-		[ -s "$TMP/fleet.conf" ] && break
-		kill "$SIMPID" 2>/dev/null
-		wait "$SIMPID" 2>/dev/null
-		SIMPID=""
-		port=$((port + 7))
-		tries=$((tries + 1))
-	done
-	if [ -z "$SIMPID" ]; then
-		echo "bench-streams: the sim did not start:" >&2
-		cat "$TMP/sim.log" >&2
-		exit 3
-	fi
+	bench_start_sim --tok-interval 20ms --tokens 64 --num-parallel 100000 --max-queue 100000 \
+		--load-time 10ms
 	URL="http://127.0.0.1:$port"
 	curl -sS -o /dev/null -d '{"model":"llama3.2","keep_alive":-1}' "$URL/api/generate" ||
 		{ echo "bench-streams: the sim did not load llama3.2" >&2; exit 3; }
@@ -261,7 +218,7 @@ def med: map(num | select(. != null)) | sort |
 	else (.[length / 2 - 1] + .[length / 2]) / 2 end;
 '
 
-echo "obridge bench-streams: $("$OBRIDGE" version 2>/dev/null | head -n 1), $ncpu CPUs, $pinned," \
+echo "obridge bench-streams: $("$OBRIDGE" version 2>/dev/null | head -n 1), $ncpu CPUs, $PINNED," \
 	"load average $(loadavg)"
 echo "sim: --tok-interval 20ms --tokens 64 --num-parallel 100000 --max-queue 100000" \
 	"--load-time 10ms, llama3.2 preloaded; clients: num_predict 64, ${SECS}s per run" \

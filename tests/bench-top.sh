@@ -7,20 +7,12 @@
 set -u
 OBRIDGE=${1:?usage: sh tests/bench-top.sh ./build/obridge [SECONDS]}
 SECS=${2:-30}
-case $OBRIDGE in /*) ;; *) OBRIDGE=$(pwd)/$OBRIDGE ;; esac
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/obridge-bench-top.XXXXXX")
-export OBRIDGE_DB="$TMP/obridge.db" LC_ALL=C.UTF-8
-unset NO_COLOR OBRIDGE_FLEET
 SOCK="obridge-bench-top-$$"
-SIM=""
-cleanup() {
-	[ -n "$SIM" ] && kill "$SIM" 2>/dev/null && wait "$SIM" 2>/dev/null
-	command -v tmux >/dev/null 2>&1 && tmux -L "$SOCK" kill-server 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-# a signal ends the script (and so runs cleanup once); it must not carry on to the next part
-trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 141' PIPE; trap 'exit 143' TERM
+. "$(cd "$(dirname "$0")" && pwd)/bench/lib.sh"
+bench_on_exit() { command -v tmux >/dev/null 2>&1 && tmux -L "$SOCK" kill-server 2>/dev/null; }
+bench_init bench-top
+export LC_ALL=C.UTF-8
+unset NO_COLOR OBRIDGE_FLEET
 
 HZ=$(getconf CLK_TCK)
 # CPU seconds (user + system) of a running process, from /proc/PID/stat.
@@ -29,30 +21,7 @@ cpu_of() {
 }
 pct() { awk -v c="$1" -v w="$2" 'BEGIN { printf "%.2f", 100 * c / w }'; }
 
-# 50 consecutive ports below the ephemeral range; another base when one is taken
-tries=0
-while :; do
-	tries=$((tries + 1))
-	port=$(( ( ($$ + tries * 7919 + $(date +%N | sed 's/^0*//;s/^$/0/')) % 9000) + 10000 ))
-	rm -f "$TMP/fleet.conf"
-	"$OBRIDGE" sim -n 50 --port "$port" --fleet-out "$TMP/fleet.conf" \
-		--models llama3.2:latest --load-time 10ms >"$TMP/sim.log" 2>&1 &
-	SIM=$!
-	n=0
-	while [ ! -s "$TMP/fleet.conf" ] && kill -0 "$SIM" 2>/dev/null && [ $n -lt 200 ]; do
-		sleep 0.05
-		n=$((n + 1))
-	done
-	[ -s "$TMP/fleet.conf" ] && break
-	kill "$SIM" 2>/dev/null
-	wait "$SIM" 2>/dev/null
-	SIM=""
-	if [ $tries -ge 8 ]; then
-		echo "bench-top: obridge sim did not start:"
-		cat "$TMP/sim.log"
-		exit 1
-	fi
-done
+bench_start_sim -n 50 --models llama3.2:latest --load-time 10ms
 # half of the instances hold the model, so /api/ps has something to parse
 i=0
 pids=""
